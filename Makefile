@@ -1,0 +1,68 @@
+# Developer entry points. `make` (or `make help`) lists them.
+# Needs GNU make and bash; the embedded default needs nothing but Node.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+.PHONY: help install run-dev start run-prod stop-prod test tests-html-coverage-report lint format \
+	typecheck gen-types migrate clean
+
+help: ## List the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-28s %s\n", $$1, $$2 }' \
+		$(MAKEFILE_LIST)
+
+install: ## Install dependencies (npm ci) when node_modules is missing or older than package-lock.json
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+		npm ci; \
+	else \
+		echo "node_modules is up to date"; \
+	fi
+
+# Embedded default backends (PGlite on disk, in-memory store and queue) for the dev server. `?=` keeps
+# whatever the caller set; the app applies the same defaults itself.
+run-dev start: export DATABASE_URL ?= pglite://./.data/db
+run-dev start: export REDIS_URL ?= memory://
+run-dev start: export AMQP_URL ?= memory://
+
+run-dev: install ## Run the API with reload on change (embedded default unless *_URL are set)
+	npm run dev
+
+start: install ## Run the API in the foreground, no reload
+	npm start
+
+# Needs a Docker engine with the compose plugin (none runs on the CI machines).
+run-prod: ## Build and start the production stack (docker compose) in the background
+	docker compose up -d --build
+
+stop-prod: ## Stop the production stack
+	docker compose down
+
+test: install ## Run all tests with coverage (gate: 85% of lines)
+	npm test
+
+tests-html-coverage-report: install ## Run the tests, write an HTML coverage report to coverage/ and open it
+	@status=0; npx c8 --reporter=html --reporter=text-summary mocha || status=$$?; \
+	report="$(CURDIR)/coverage/index.html"; \
+	echo "Coverage report: $$report"; \
+	if command -v xdg-open >/dev/null 2>&1; then xdg-open "$$report" >/dev/null 2>&1 || true; \
+	elif command -v open >/dev/null 2>&1; then open "$$report" || true; fi; \
+	exit $$status
+
+lint: install ## Lint the spec, typecheck, lint the code, check generated types
+	npm run lint
+
+format: install ## Format the code with prettier
+	npm run format
+
+typecheck: install ## Typecheck with tsc (strict)
+	npm run typecheck
+
+gen-types: install ## Regenerate api/src/generated/openapi.ts from openapi.yaml
+	npm run gen:types
+
+migrate: install ## Apply database migrations to DATABASE_URL
+	npm run migrate
+
+clean: ## Remove coverage output and the embedded database (.data)
+	rm -rf coverage .data

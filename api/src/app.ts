@@ -1,0 +1,155 @@
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import Koa from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import {
+  connectDatabase,
+  connectStore,
+  createLogger,
+  migrate,
+  type Config,
+  type Database,
+  type Logger,
+  type Store,
+} from '@messenger/shared';
+import { ActingUser } from './auth/acting-user.ts';
+import { authHandlers } from './auth/auth.handlers.ts';
+import { AuthService } from './auth/auth.service.ts';
+import { SessionsRepository } from './auth/sessions.repository.ts';
+import { UsersRepository } from './auth/users.repository.ts';
+import { chatsHandlers } from './chats/chats.handlers.ts';
+import { ChatsRepository } from './chats/chats.repository.ts';
+import { ChatsService } from './chats/chats.service.ts';
+import { createContractRouter, readSpec } from './http/contract.ts';
+import type { HandlerMap } from './http/handler-types.ts';
+import { requestContext } from './http/request-context.ts';
+import { messagesHandlers } from './messages/messages.handlers.ts';
+import { MessagesRepository } from './messages/messages.repository.ts';
+import { MessagesService } from './messages/messages.service.ts';
+import { systemHandlers } from './system/system.handlers.ts';
+
+/** Backends an app may be handed instead of opening its own (tests share them between apps). */
+export interface AppDeps {
+  database?: Database;
+  store?: Store;
+  logger?: Logger;
+}
+
+/**
+ * The API service: builds the Koa app from a frozen config, opens what it needs, and stops in
+ * order (HTTP intake, in-flight requests, then the store and the database).
+ */
+export class App {
+  private server: Server | undefined;
+  private readonly owned: Array<{ close(): Promise<void> }> = [];
+
+  private constructor(
+    readonly config: Config,
+    readonly koa: Koa,
+    readonly database: Database,
+    readonly store: Store,
+    readonly logger: Logger,
+  ) {}
+
+  static async create(config: Config, deps: AppDeps = {}): Promise<App> {
+    const logger = deps.logger ?? createLogger(config.logLevel);
+    const owned: Array<{ close(): Promise<void> }> = [];
+    try {
+      const database = deps.database ?? (await connectDatabase(config));
+      if (!deps.database) owned.push(database);
+      if (config.migrateOnStart) {
+        const applied = await migrate(database);
+        if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+      }
+      const store = deps.store ?? (await connectStore(config));
+      if (!deps.store) owned.push(store);
+
+      const koa = await buildKoa(config, database, store, logger);
+      const app = new App(config, koa, database, store, logger);
+      app.owned.push(...owned.reverse());
+      return app;
+    } catch (err) {
+      for (const resource of owned.reverse()) await resource.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Starts listening; answers the base URL. */
+  async start(): Promise<string> {
+    const server = createServer(this.koa.callback());
+    // Slow clients must not hold sockets forever.
+    server.headersTimeout = 15_000;
+    server.requestTimeout = 30_000;
+    server.keepAliveTimeout = 5_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.port, this.config.host, () => resolve());
+    });
+    return this.url;
+  }
+
+  get url(): string {
+    const address = this.server?.address() as AddressInfo | null | undefined;
+    if (!address) throw new Error('the app is not listening');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  }
+
+  /** Stops taking requests, lets in-flight ones finish (cut after the shutdown timeout), then closes backends. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), this.config.http.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(force);
+    }
+    for (const resource of this.owned.splice(0)) await resource.close().catch(() => {});
+  }
+}
+
+async function buildKoa(config: Config, database: Database, store: Store, logger: Logger): Promise<Koa> {
+  const users = new UsersRepository(database.db);
+  const actingUser = new ActingUser(users);
+  const auth = new AuthService(
+    users,
+    new SessionsRepository(database.db),
+    store,
+    {
+      sessionTtlSeconds: config.auth.sessionTtlSeconds,
+      sessionTouchSeconds: config.auth.sessionTouchSeconds,
+    },
+    logger.child({ component: 'auth' }),
+  );
+  const chats = new ChatsService(new ChatsRepository(database.db), users, actingUser, config.auth.disabled);
+  const messages = new MessagesService(new MessagesRepository(database.db), chats, actingUser);
+
+  const spec = readSpec();
+  const handlers: HandlerMap = {
+    ...systemHandlers(database, spec.text),
+    ...authHandlers(auth),
+    ...chatsHandlers(chats),
+    ...messagesHandlers(messages),
+  };
+  const router = await createContractRouter({
+    document: spec.document,
+    handlers,
+    authenticate: (ctx) =>
+      config.auth.disabled
+        ? Promise.resolve({ kind: 'trusted' })
+        : auth.authenticate(ctx.get('authorization') || undefined),
+  });
+
+  const koa = new Koa();
+  koa.use(requestContext(logger));
+  koa.use(async (ctx, next) => {
+    ctx.state.bodyLimit = `${config.http.bodyLimitBytes} bytes`;
+    await next();
+  });
+  koa.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.http.bodyLimitBytes, encoding: 'utf-8' }));
+  koa.use(router);
+  return koa;
+}

@@ -1,0 +1,150 @@
+import argon2 from 'argon2';
+import { AppError, type Logger, type Store } from '@messenger/shared';
+import type { SessionsRepository } from './sessions.repository.ts';
+import type { UsersRepository } from './users.repository.ts';
+import { hashSessionToken, newSessionToken, parseAuthorization, sessionStoreKey } from './session-token.ts';
+import type { Caller } from './caller.ts';
+
+export interface AuthSettings {
+  sessionTtlSeconds: number;
+  /** How stale `sessions.last_seen_at` may get before a request writes it again. */
+  sessionTouchSeconds: number;
+}
+
+/** What the store keeps per live session (the fast path). */
+interface StoredSession {
+  sid: string;
+  uid: string;
+  /** epoch ms of the last write of last_seen_at to the database */
+  seen: number;
+}
+/** Written over a session's key when it ends, so a concurrent refill from the database cannot revive it. */
+const ENDED = '{"ended":true}';
+
+/**
+ * Accounts and sessions. A session lives in the store for the fast path and in the database as the
+ * record: the store is refilled from the database when it has lost a session, and a session that
+ * the database says has ended never comes back.
+ */
+export class AuthService {
+  /** Verified against when the user does not exist, so that a wrong name costs what a wrong password costs. */
+  private decoyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly store: Store,
+    private readonly settings: AuthSettings,
+    private readonly log: Logger,
+  ) {}
+
+  async register(userName: string, password: string): Promise<string> {
+    const hash = await argon2.hash(password, { type: argon2.argon2id });
+    const user = await this.users.insert(userName, hash);
+    if (!user) throw new AppError('user-already-exists', `user_name "${userName}" is taken`);
+    return user.id;
+  }
+
+  async login(
+    userName: string,
+    password: string,
+    userAgent: string | null,
+  ): Promise<{ token: string; expiresAt: Date }> {
+    const user = await this.users.findByName(userName);
+    const ok = user?.password_hash
+      ? await argon2.verify(user.password_hash, password)
+      : await this.verifyDecoy(password);
+    if (!user || !ok) throw new AppError('auth-failed', 'wrong user_name or password');
+
+    const token = newSessionToken();
+    const tokenHash = hashSessionToken(token);
+    const session = await this.sessions.insert(user.id, tokenHash, userAgent?.slice(0, 512) ?? null);
+    const now = Date.now();
+    await this.remember(tokenHash, { sid: session.id, uid: user.id, seen: now }).catch((err: unknown) =>
+      this.log.warn({ err }, 'store unavailable: session recorded in the database only'),
+    );
+    return { token, expiresAt: new Date(now + this.settings.sessionTtlSeconds * 1000) };
+  }
+
+  /** Resolves `Authorization: session_id <token>` to the caller, or throws the 401 that fits. */
+  async authenticate(authorization: string | undefined): Promise<Extract<Caller, { kind: 'session' }>> {
+    const parsed = parseAuthorization(authorization);
+    if (!parsed) throw new AppError('auth-failed', 'send the header Authorization: session_id <token>');
+    if ('malformed' in parsed)
+      throw new AppError('auth-failed', 'the Authorization header must read: session_id <token>');
+    const tokenHash = hashSessionToken(parsed.token);
+    const key = sessionStoreKey(tokenHash);
+    const ttl = this.settings.sessionTtlSeconds;
+
+    let cached: string | null = null;
+    try {
+      cached = await this.store.getAndTouch(key, ttl);
+    } catch (err) {
+      this.log.warn({ err }, 'store unavailable: reading the session from the database');
+    }
+    if (cached === ENDED) throw new AppError('invalid-session-id', 'the session has ended');
+    if (cached) {
+      const stored = JSON.parse(cached) as StoredSession;
+      if (Date.now() - stored.seen >= this.settings.sessionTouchSeconds * 1000) {
+        const now = new Date();
+        await this.sessions.touch(stored.sid, now);
+        await this.remember(tokenHash, { ...stored, seen: now.getTime() }).catch(() => {});
+      }
+      return { kind: 'session', userId: stored.uid, sessionId: stored.sid, tokenHash };
+    }
+    return this.authenticateFromDatabase(tokenHash);
+  }
+
+  /** The slow path: the store does not have the session (it expired there, or the store lost it). */
+  private async authenticateFromDatabase(tokenHash: string): Promise<Extract<Caller, { kind: 'session' }>> {
+    const row = await this.sessions.findByTokenHash(tokenHash);
+    if (!row) throw new AppError('invalid-session-id', 'no such session');
+    if (row.ended_at) {
+      throw row.end_reason === 'expired'
+        ? new AppError('session-id-expired', 'the session has expired: log in again')
+        : new AppError('invalid-session-id', 'the session has ended');
+    }
+    const now = new Date();
+    if (now.getTime() - new Date(row.last_seen_at).getTime() >= this.settings.sessionTtlSeconds * 1000) {
+      await this.sessions.end(row.id, 'expired', now);
+      throw new AppError('session-id-expired', 'the session has expired: log in again');
+    }
+    await this.sessions.touch(row.id, now);
+    const value = JSON.stringify({
+      sid: row.id,
+      uid: row.user_id,
+      seen: now.getTime(),
+    } satisfies StoredSession);
+    // NX: a logout that wrote its tombstone meanwhile wins over this refill.
+    await this.store
+      .setIfAbsent(sessionStoreKey(tokenHash), value, this.settings.sessionTtlSeconds)
+      .catch(() => false);
+    return { kind: 'session', userId: row.user_id, sessionId: row.id, tokenHash };
+  }
+
+  /** Ends the caller's session in the database, then everywhere through the store. */
+  async logout(caller: Extract<Caller, { kind: 'session' }>): Promise<void> {
+    await this.sessions.end(caller.sessionId, 'logout', new Date());
+    try {
+      await this.store.set(sessionStoreKey(caller.tokenHash), ENDED, this.settings.sessionTtlSeconds);
+    } catch (err) {
+      throw new AppError('service-unavailable', 'the session store does not answer: try again', {
+        cause: err,
+      });
+    }
+  }
+
+  private remember(tokenHash: string, session: StoredSession): Promise<void> {
+    return this.store.set(
+      sessionStoreKey(tokenHash),
+      JSON.stringify(session),
+      this.settings.sessionTtlSeconds,
+    );
+  }
+
+  private async verifyDecoy(password: string): Promise<boolean> {
+    this.decoyHash ??= argon2.hash('decoy password that no one has', { type: argon2.argon2id });
+    await argon2.verify(await this.decoyHash, password);
+    return false;
+  }
+}

@@ -1,0 +1,67 @@
+import type { Context } from 'koa';
+import { AppError, isAppError } from '@messenger/shared';
+
+/** Errors of a backend that does not answer: the request may succeed later, so 503, not 500. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  // PostgreSQL: admin shutdown, cannot connect now, connection exceptions
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Reached the max retries|Connection is closed/i.test(
+    err.message,
+  );
+}
+
+/** Maps what body parsing throws (raw-body / co-body errors) onto the documented codes. */
+function fromBodyParser(err: unknown, bodyLimit: string): AppError | undefined {
+  const e = err as { status?: number; type?: string; expose?: boolean };
+  if (e?.type === 'entity.too.large' || e?.status === 413) {
+    return new AppError('payload-too-large', `the body is over ${bodyLimit}`);
+  }
+  if (e?.status === 415) return new AppError('bad-parameters', 'send the body as application/json');
+  if (e?.status === 400) return new AppError('bad-parameters', 'the body is not valid JSON');
+  return undefined;
+}
+
+/**
+ * The one place errors become HTTP: an AppError renders as its code; a dependency that does not
+ * answer as 503; anything else as a bare 500 whose message stays in the log.
+ */
+export function renderError(ctx: Context, err: unknown): void {
+  const known =
+    (isAppError(err) ? err : undefined) ??
+    fromBodyParser(err, String(ctx.state.bodyLimit ?? 'the limit')) ??
+    (isUnavailable(err)
+      ? new AppError('service-unavailable', 'a backend service does not answer: try again')
+      : undefined);
+
+  if (known) {
+    if (known.status >= 500) ctx.state.log.warn({ err }, known.detail);
+    ctx.status = known.status;
+    ctx.body = { message: known.code, detail: known.detail };
+    return;
+  }
+  ctx.state.log.error({ err }, 'unhandled error');
+  ctx.status = 500;
+  ctx.body = {
+    message: 'internal-error',
+    detail: `something went wrong on our side (request ${ctx.state.requestId})`,
+  };
+}

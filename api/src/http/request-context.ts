@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Logger } from '@messenger/shared';
+import { renderError } from './errors.ts';
+
+/** A client's own request id is kept when it is sane; otherwise one is made. */
+const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+declare module 'koa' {
+  interface DefaultState {
+    requestId: string;
+    log: Logger;
+  }
+}
+
+/**
+ * The outermost middleware: gives each request an id (echoed in `X-Request-Id`), a child logger,
+ * one log line when it ends, and turns anything thrown below into the documented error body.
+ */
+export function requestContext(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ reqId: requestId });
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } catch (err) {
+      renderError(ctx, err);
+    }
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const line = { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 };
+    if (ctx.status >= 500) ctx.state.log.error(line, 'request failed');
+    else ctx.state.log.info(line, 'request');
+  };
+}

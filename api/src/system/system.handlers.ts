@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { AppError, type Database } from '@messenger/shared';
+import type { Handler } from '../http/handler-types.ts';
+
+/** The Swagger UI files the docs page loads, and their media types: nothing else is served. */
+const DOCS_ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css',
+  'swagger-ui-bundle.js': 'application/javascript',
+  'swagger-ui-standalone-preset.js': 'application/javascript',
+};
+const swaggerUiDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Messenger API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script src="/docs/docs-init.js"></script>
+</body>
+</html>
+`;
+
+/** Liveness, readiness and the API's own documentation. */
+export function systemHandlers(
+  database: Database,
+  specText: string,
+): {
+  ping: Handler<'ping'>;
+  pingDb: Handler<'pingDb'>;
+  getOpenApiSpec: Handler<'getOpenApiSpec'>;
+  getDocs: Handler<'getDocs'>;
+  getDocsAsset: Handler<'getDocsAsset'>;
+} {
+  const assetCache = new Map<string, Buffer | string>();
+  return {
+    ping: () => ({ status: 200, body: undefined }),
+    pingDb: async () => {
+      if (!(await database.ping())) throw new AppError('service-unavailable', 'the database does not answer');
+      return { status: 200, body: undefined };
+    },
+    getOpenApiSpec: () => ({ status: 200, body: specText, type: 'application/yaml' }),
+    getDocs: () => ({ status: 200, body: DOCS_PAGE, type: 'text/html' }),
+    getDocsAsset: async ({ params }) => {
+      const name = params.asset;
+      if (name === 'docs-init.js') {
+        // A file of its own rather than an inline script, so a strict CSP can forbid inline code.
+        const init = `window.ui = SwaggerUIBundle({ url: '/openapi.yaml', dom_id: '#swagger-ui' });\n`;
+        return { status: 200, body: init, type: 'application/javascript' };
+      }
+      const type = DOCS_ASSETS[name];
+      if (!type) throw new AppError('not-found', `no docs asset "${name}"`);
+      let content = assetCache.get(name);
+      if (content === undefined) {
+        content = await readFile(path.join(swaggerUiDir, name));
+        assetCache.set(name, content);
+      }
+      return { status: 200, body: content as unknown as string, type };
+    },
+  };
+}

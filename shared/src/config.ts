@@ -1,0 +1,163 @@
+/**
+ * Configuration: parsed from the environment once at start-up, validated, frozen and passed in.
+ * Nothing else in the code base reads `process.env`.
+ */
+
+export type DatabaseBackend = 'postgres' | 'pglite';
+export type StoreBackend = 'redis' | 'memory';
+export type QueueBackend = 'amqp' | 'memory';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  /** HTTP port of the API (PORT, default 8080; 0 picks a free one). */
+  readonly port: number;
+  /** Interface the API listens on (HOST, default 0.0.0.0). */
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  /** DATABASE_URL: postgres://… or pglite://<dir> / pglite://memory. Default pglite://./.data/db. */
+  readonly database: { readonly backend: DatabaseBackend; readonly url: string; readonly poolSize: number };
+  /** REDIS_URL: redis://… or memory://. Default memory://. REDIS_KEY_PREFIX namespaces every key. */
+  readonly store: { readonly backend: StoreBackend; readonly url: string; readonly keyPrefix: string };
+  /** AMQP_URL: amqp://… or memory://. Default memory://. */
+  readonly queue: { readonly backend: QueueBackend; readonly url: string };
+  readonly auth: {
+    /** AUTH_DISABLED=true: the original trust-the-client mode, the caller is `?user_id=`. */
+    readonly disabled: boolean;
+    /** SESSION_TTL_SECONDS: a session ends after this long without use. */
+    readonly sessionTtlSeconds: number;
+    /** SESSION_TOUCH_SECONDS: how stale `last_seen_at` in the database may get before it is written again. */
+    readonly sessionTouchSeconds: number;
+  };
+  readonly http: {
+    /** BODY_LIMIT_BYTES: the largest JSON body accepted. */
+    readonly bodyLimitBytes: number;
+    /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get on SIGTERM before connections are cut. */
+    readonly shutdownTimeoutMs: number;
+  };
+  /** MIGRATE_ON_START=false skips applying pending migrations at start-up. */
+  readonly migrateOnStart: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Builds the config from an environment, reporting every bad variable at once. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+
+  const str = (name: string, fallback: string): string => {
+    const v = env[name];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${raw}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}=${raw}: expected true or false`);
+    return fallback;
+  };
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
+    const raw = str(name, fallback);
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name}=${raw}: expected one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return raw as T;
+  };
+  const scheme = <T extends string>(
+    name: string,
+    fallback: string,
+    schemes: Record<string, T>,
+  ): { backend: T; url: string } => {
+    const url = str(name, fallback);
+    const prefix = Object.keys(schemes).find((s) => url.startsWith(s));
+    if (!prefix) {
+      problems.push(
+        `${name}=${redactUrl(url)}: expected a URL starting with ${Object.keys(schemes).join(' or ')}`,
+      );
+      return { backend: Object.values(schemes)[0] as T, url: fallback };
+    }
+    return { backend: schemes[prefix] as T, url };
+  };
+
+  const nodeEnv = oneOf('NODE_ENV', 'development', ['development', 'production', 'test'] as const);
+  const config: Config = {
+    env: nodeEnv,
+    port: int('PORT', 8080, 0, 65535),
+    host: str('HOST', '0.0.0.0'),
+    logLevel: oneOf('LOG_LEVEL', 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ] as const),
+    database: {
+      ...scheme<DatabaseBackend>('DATABASE_URL', 'pglite://./.data/db', {
+        'postgres://': 'postgres',
+        'postgresql://': 'postgres',
+        'pglite://': 'pglite',
+      }),
+      poolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
+    },
+    store: {
+      ...scheme<StoreBackend>('REDIS_URL', 'memory://', {
+        'redis://': 'redis',
+        'rediss://': 'redis',
+        'memory://': 'memory',
+      }),
+      keyPrefix: str('REDIS_KEY_PREFIX', 'messenger:'),
+    },
+    queue: scheme<QueueBackend>('AMQP_URL', 'memory://', {
+      'amqp://': 'amqp',
+      'amqps://': 'amqp',
+      'memory://': 'memory',
+    }),
+    auth: {
+      disabled: bool('AUTH_DISABLED', false),
+      sessionTtlSeconds: int('SESSION_TTL_SECONDS', 3600, 1, 365 * 24 * 3600),
+      sessionTouchSeconds: int('SESSION_TOUCH_SECONDS', 60, 0, 24 * 3600),
+    },
+    http: {
+      bodyLimitBytes: int('BODY_LIMIT_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),
+      shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    },
+    migrateOnStart: bool('MIGRATE_ON_START', true),
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** Hides the password of a URL for logs and error messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,97 @@
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import type { DB } from './schema.ts';
+
+/**
+ * The database behind one small interface: PostgreSQL through a `pg` pool, or PGlite (the same
+ * Postgres, compiled to WASM, in process). Nothing above this module knows which one it has.
+ */
+export interface Database {
+  readonly backend: Config['database']['backend'];
+  readonly db: Kysely<DB>;
+  /** Runs a multi-statement SQL script (a migration) inside the given transaction. */
+  execScript(trx: Transaction<DB>, script: string): Promise<void>;
+  /** True when the database answers a trivial query within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+export async function connectDatabase(config: Pick<Config, 'database'>): Promise<Database> {
+  return config.database.backend === 'postgres'
+    ? connectPostgres(config.database.url, config.database.poolSize)
+    : connectPglite(config.database.url);
+}
+
+function connectPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5_000,
+    // int8 (bigserial, count(*)) arrives as a string from pg and as a number from PGlite: make both numbers.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client that loses its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    backend: 'postgres',
+    db,
+    async execScript(trx, script) {
+      // pg sends a query without parameters over the simple protocol, which takes several statements.
+      await sql.raw(script).execute(trx);
+    },
+    ping: (timeoutMs) => pingWith(db, timeoutMs),
+    close: () => db.destroy(),
+  };
+}
+
+async function connectPglite(url: string): Promise<Database> {
+  const [{ PGlite }, { pg_trgm }, { PGliteDialect }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+    import('kysely-pglite-dialect'),
+  ]);
+  const location = url.slice('pglite://'.length);
+  const dataDir = location === '' || location === 'memory' ? 'memory://' : location;
+  // An undefined first argument silently drops the extensions: always pass the options object.
+  const pglite = new PGlite({ dataDir, extensions: { pg_trgm } });
+  await pglite.waitReady;
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  return {
+    backend: 'pglite',
+    db,
+    async execScript(_trx, script) {
+      // PGlite has one connection, held by the caller's transaction, so exec() runs inside it.
+      await pglite.exec(script);
+    },
+    ping: (timeoutMs) => pingWith(db, timeoutMs),
+    async close() {
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+async function pingWith(db: Kysely<DB>, timeoutMs = 2_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const query = sql`select 1 as ok`
+    .execute(db)
+    .then(() => true)
+    .catch(() => false);
+  try {
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

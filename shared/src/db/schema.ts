@@ -1,0 +1,71 @@
+/** Row types of every table, as Kysely sees them. Kept in step with migrations/ by hand. */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** A timestamptz the database fills in (`default now()`) unless one is given. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  user_name: string;
+  /** NULL for users created by AUTH_DISABLED mode: they cannot log in. */
+  password_hash: string | null;
+  display_name: string | null;
+  created_at: Timestamp;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  /** SHA-256 of the token, hex. The token itself is never stored. */
+  token_hash: string;
+  user_agent: string | null;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  ended_at: NullableTimestamp;
+  end_reason: SessionEndReason | null;
+}
+
+export type SessionEndReason = 'logout' | 'expired';
+
+export interface ChatsTable {
+  id: Generated<string>;
+  chat_name: string;
+  kind: Generated<'group' | 'direct'>;
+  created_by: string | null;
+  created_at: Timestamp;
+  /** The seq of the newest message; bumped under the row lock, so seqs commit in order. */
+  last_message_seq: Generated<number>;
+  last_message_at: NullableTimestamp;
+}
+
+export interface ChatMembersTable {
+  chat_id: string;
+  user_id: string;
+  role: Generated<'owner' | 'member'>;
+  joined_at: Timestamp;
+}
+
+export interface MessagesTable {
+  id: Generated<string>;
+  chat_id: string;
+  /** Position in the chat, 1, 2, 3, …: the key of history pagination. */
+  seq: number;
+  user_id: string;
+  text: string;
+  created_at: Timestamp;
+}
+
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  chats: ChatsTable;
+  chat_members: ChatMembersTable;
+  messages: MessagesTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type ChatRow = Selectable<ChatsTable>;
+export type MessageRow = Selectable<MessagesTable>;

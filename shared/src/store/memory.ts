@@ -1,0 +1,83 @@
+import type { Store } from './store.ts';
+
+interface Entry {
+  value: string;
+  /** epoch ms, or Infinity */
+  expiresAt: number;
+}
+
+/** The embedded store: one process, nothing persisted. Expired keys are dropped lazily and by a sweep. */
+export class MemoryStore implements Store {
+  readonly backend = 'memory' as const;
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly keyPrefix = '',
+    sweepIntervalMs = 30_000,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
+  }
+
+  async getAndTouch(key: string, ttlSeconds: number): Promise<string | null> {
+    const entry = this.live(key);
+    if (!entry) return null;
+    entry.expiresAt = Date.now() + ttlSeconds * 1000;
+    return entry.value;
+  }
+
+  async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    const expiresAt = ttlSeconds === undefined ? Infinity : Date.now() + ttlSeconds * 1000;
+    this.entries.set(this.keyPrefix + key, { value, expiresAt });
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    if (this.live(key)) return false;
+    await this.set(key, value, ttlSeconds);
+    return true;
+  }
+
+  async del(...keys: string[]): Promise<number> {
+    let removed = 0;
+    for (const key of keys) {
+      if (this.live(key)) removed++;
+      this.entries.delete(this.keyPrefix + key);
+    }
+    return removed;
+  }
+
+  async ttl(key: string): Promise<number> {
+    const entry = this.live(key);
+    if (!entry) return -2;
+    if (entry.expiresAt === Infinity) return -1;
+    return Math.ceil((entry.expiresAt - Date.now()) / 1000);
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.entries.clear();
+  }
+
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(this.keyPrefix + key);
+    if (entry && entry.expiresAt <= Date.now()) {
+      this.entries.delete(this.keyPrefix + key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+  }
+}

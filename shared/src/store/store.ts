@@ -1,0 +1,22 @@
+/**
+ * The key-value store behind one small interface: Redis, or an in-process map for the embedded
+ * default. Sessions, caches and (later) rate limits and search results live here, so that any
+ * number of API processes share them. Nothing above this interface knows which one it has.
+ */
+export interface Store {
+  readonly backend: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  /** Reads a value and restarts its time to live in one step (sliding expiry). */
+  getAndTouch(key: string, ttlSeconds: number): Promise<string | null>;
+  /** Writes a value; with `ttlSeconds` it disappears after that long. */
+  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /** Writes a value only where the key is missing; answers whether it wrote. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /** Removes keys; answers how many existed. */
+  del(...keys: string[]): Promise<number>;
+  /** Seconds left to live: -1 for a key without expiry, -2 for a missing key (as Redis TTL). */
+  ttl(key: string): Promise<number>;
+  /** True when the store answers within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
