@@ -41,6 +41,7 @@ export interface AppDeps {
  */
 export class App {
   private server: Server | undefined;
+  private stopping = false;
   private readonly owned: Array<{ close(): Promise<void> }> = [];
 
   private constructor(
@@ -76,7 +77,12 @@ export class App {
 
   /** Starts listening; answers the base URL. */
   async start(): Promise<string> {
-    const server = createServer(this.koa.callback());
+    const callback = this.koa.callback();
+    const server = createServer((req, res) => {
+      // While stopping, each response closes its connection, so keep-alive clients let go at once.
+      if (this.stopping) res.setHeader('Connection', 'close');
+      void callback(req, res);
+    });
     // Slow clients must not hold sockets forever.
     server.headersTimeout = 15_000;
     server.requestTimeout = 30_000;
@@ -100,11 +106,15 @@ export class App {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.stopping = true;
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections go as soon as their in-flight request is answered.
       server.closeIdleConnections();
+      const reaper = setInterval(() => server.closeIdleConnections(), 50);
       const force = setTimeout(() => server.closeAllConnections(), this.config.http.shutdownTimeoutMs);
       await closed;
+      clearInterval(reaper);
       clearTimeout(force);
     }
     for (const resource of this.owned.splice(0)) await resource.close().catch(() => {});

@@ -151,7 +151,8 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** Hides the password of a URL for logs and error messages. */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  // The user info ends at the LAST @ before the path (as pg, ioredis and WHATWG URL read it).
+  return url.replace(/(\/\/[^:/@]*:)[^/?#]*@/, '$1***@');
 }
 
 function deepFreeze<T>(value: T): T {

@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './logger.ts';
 export * from './db/index.ts';
 export * from './store/index.ts';
+export * from './paths.ts';

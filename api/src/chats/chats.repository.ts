@@ -65,7 +65,9 @@ export class ChatsRepository {
     limit: number,
     after: { activityAt: Date; chatId: string } | undefined,
   ): Promise<ChatListRow[]> {
-    const activity = sql<Date>`coalesce(c.last_message_at, c.created_at)`;
+    // Milliseconds, as the iterator carries them (a JS Date): ordering and resuming on the same key
+    // keeps chats active within one millisecond from being skipped.
+    const activity = sql<Date>`date_trunc('milliseconds', coalesce(c.last_message_at, c.created_at))`;
     let query = this.db
       .selectFrom('chat_members as m')
       .innerJoin('chats as c', 'c.id', 'm.chat_id')

@@ -254,7 +254,7 @@ export interface components {
              * @description A stable code to branch on.
              * @enum {string}
              */
-            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "method-not-allowed" | "user-already-exists" | "payload-too-large" | "unsupported-media-type" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
+            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "method-not-allowed" | "user-already-exists" | "payload-too-large" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
             /** @description What was wrong, for humans. */
             detail: string;
         };
@@ -294,6 +294,15 @@ export interface components {
              * @description When the session ends if it is not used before then; each use moves it.
              */
             expires_at: string;
+        };
+        /**
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
+        Status: {
+            /** @enum {string} */
+            status: "ok";
         };
         /**
          * @example {
@@ -350,7 +359,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description `bad-parameters`: a missing or malformed body, a missing field, a wrong type or a value out of range. */
+        /** @description `bad-parameters`: a missing or malformed body (or one that is not `application/json`), a missing field, a wrong type or a value out of range. */
         BadParameters: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -468,22 +477,6 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `unsupported-media-type`: the body is not `application/json`. */
-        UnsupportedMediaType: {
-            headers: {
-                "X-Request-Id": components["headers"]["X-Request-Id"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "message": "unsupported-media-type",
-                 *       "detail": "send the body as application/json"
-                 *     }
-                 */
-                "application/json": components["schemas"]["Error"];
-            };
-        };
         /** @description `internal-error`: a fault of the server; the request id finds it in the log. */
         InternalError: {
             headers: {
@@ -561,7 +554,9 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
             };
         };
     };
@@ -580,7 +575,9 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
             };
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -700,7 +697,6 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -737,7 +733,6 @@ export interface operations {
             400: components["responses"]["BadParameters"];
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -857,7 +852,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["UserNotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -910,7 +904,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1019,7 +1012,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
             413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -40,10 +40,10 @@ export function systemHandlers(
 } {
   const assetCache = new Map<string, Buffer | string>();
   return {
-    ping: () => ({ status: 200, body: undefined }),
+    ping: () => ({ status: 200, body: { status: 'ok' } }),
     pingDb: async () => {
       if (!(await database.ping())) throw new AppError('service-unavailable', 'the database does not answer');
-      return { status: 200, body: undefined };
+      return { status: 200, body: { status: 'ok' } };
     },
     getOpenApiSpec: () => ({ status: 200, body: specText, type: 'application/yaml' }),
     getDocs: () => ({ status: 200, body: DOCS_PAGE, type: 'text/html' }),

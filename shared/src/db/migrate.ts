@@ -1,9 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
+import { projectRoot } from '../paths.ts';
 import type { Database } from './connect.ts';
 
 /** The repository's migrations/ folder: numbered plain-SQL files, frozen once they have landed. */
-export const MIGRATIONS_DIR = new URL('../../../migrations/', import.meta.url);
+export const MIGRATIONS_DIR = pathToFileURL(`${projectRoot()}/migrations/`);
 
 /** Any fixed number: every process that migrates this database takes the same advisory lock. */
 const MIGRATION_LOCK_KEY = 72_027_001;
@@ -16,7 +18,9 @@ export interface Migration {
 
 /** Reads `NNNN_name.sql` files in order; two files with one number is an error. */
 export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migration[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  // Files resolve against the folder only when its URL ends in a slash; without one, its parent.
+  const folder = dir.href.endsWith('/') ? dir : new URL(`${dir.href}/`);
+  const files = (await readdir(folder)).filter((f) => f.endsWith('.sql')).sort();
   const migrations: Migration[] = [];
   for (const file of files) {
     const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
@@ -26,10 +30,11 @@ export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
     migrations.push({
       version,
       name: match[2] as string,
-      script: await readFile(new URL(file, dir), 'utf8'),
+      script: await readFile(new URL(file, folder), 'utf8'),
     });
   }
-  return migrations;
+  // Names sort as text (10_ before 9_): apply by number.
+  return migrations.sort((a, b) => a.version - b.version);
 }
 
 /**

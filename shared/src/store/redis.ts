@@ -23,7 +23,14 @@ export class RedisStore implements Store {
   }
 
   async connect(): Promise<this> {
-    await this.client.connect();
+    try {
+      await this.client.connect();
+    } catch (err) {
+      // Otherwise the client retries forever in the background, keeping the process alive, while
+      // the caller (connectStore) never gets a store it could close.
+      this.client.disconnect();
+      throw err;
+    }
     return this;
   }
 

@@ -1,0 +1,67 @@
+/**
+ * The backends one test run uses: real PostgreSQL and Redis when DATABASE_URL / REDIS_URL name them,
+ * else the embedded PGlite and memory store. Opened once per run and shared by every app a test
+ * starts (each test makes its own users and chats, so they never see each other's data).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  connectDatabase,
+  connectStore,
+  loadConfig,
+  migrate,
+  type Config,
+  type Database,
+  type Store,
+} from '@messenger/shared';
+
+/** A prefix unique to this run, so runs sharing one Redis never collide. */
+export const RUN_ID = randomBytes(4).toString('hex');
+
+/** The environment tests build configs from: the process's, with test defaults. */
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string | undefined> {
+  return {
+    ...process.env,
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: process.env.DATABASE_URL ?? 'pglite://memory',
+    REDIS_URL: process.env.REDIS_URL ?? 'memory://',
+    AMQP_URL: process.env.AMQP_URL ?? 'memory://',
+    REDIS_KEY_PREFIX: `test-${RUN_ID}:`,
+    AUTH_DISABLED: 'false',
+    ...overrides,
+  };
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig(testEnv(overrides));
+}
+
+let shared: Promise<{ database: Database; store: Store }> | undefined;
+
+/** The run's database (migrated) and store, opened on first use. */
+export function sharedBackends(): Promise<{ database: Database; store: Store }> {
+  shared ??= (async () => {
+    const config = testConfig();
+    const database = await connectDatabase(config);
+    await migrate(database);
+    const store = await connectStore(config);
+    return { database, store };
+  })();
+  return shared;
+}
+
+export async function closeSharedBackends(): Promise<void> {
+  if (!shared) return;
+  const { database, store } = await shared;
+  shared = undefined;
+  await store.close();
+  await database.close();
+}
+
+/** What this run is testing against, for the log. */
+export function describeBackends(): string {
+  const config = testConfig();
+  return `database=${config.database.backend} store=${config.store.backend} queue=${config.queue.backend}`;
+}

@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import createClient, { type Client } from 'openapi-fetch';
+import type { Config, Database, Store } from '@messenger/shared';
+import { App } from '../../src/app.ts';
+import type { paths } from '../../src/generated/openapi.ts';
+import { sharedBackends, testConfig } from './backends.ts';
+import { ContractValidator } from './contract-validator.ts';
+
+let validator: Promise<ContractValidator> | undefined;
+
+/** A name no other test uses. */
+export function uniqueName(base = 'user'): string {
+  return `${base}-${randomBytes(5).toString('hex')}`;
+}
+
+export interface TestUser {
+  userId: string;
+  userName: string;
+  password: string;
+  token: string;
+  /** A typed client that sends this user's session. */
+  api: Client<paths>;
+}
+
+/**
+ * One running API for a test file: the real Koa app on an ephemeral port, on the run's shared
+ * backends, reached through a client generated from openapi.yaml that checks every response
+ * against the contract.
+ */
+export class TestContext {
+  /** An anonymous typed client. */
+  readonly api: Client<paths>;
+
+  private constructor(
+    readonly app: App,
+    readonly baseUrl: string,
+    private readonly contract: ContractValidator,
+  ) {
+    this.api = this.client();
+  }
+
+  get database(): Database {
+    return this.app.database;
+  }
+
+  get store(): Store {
+    return this.app.store;
+  }
+
+  get config(): Config {
+    return this.app.config;
+  }
+
+  static async start(
+    env: Record<string, string> = {},
+    deps: { database?: Database; store?: Store } = {},
+  ): Promise<TestContext> {
+    validator ??= ContractValidator.create();
+    const backends = await sharedBackends();
+    const app = await App.create(testConfig(env), { ...backends, ...deps });
+    const baseUrl = await app.start();
+    return new TestContext(app, baseUrl, await validator);
+  }
+
+  async stop(): Promise<void> {
+    await this.app.stop();
+  }
+
+  /** A typed client; with a token it sends `Authorization: session_id <token>`. */
+  client(token?: string): Client<paths> {
+    const client = createClient<paths>({
+      baseUrl: this.baseUrl,
+      headers: token ? { Authorization: `session_id ${token}` } : {},
+    });
+    client.use({
+      onResponse: async ({ request, response }) => {
+        await this.check(request.method, new URL(request.url), response);
+        return undefined;
+      },
+    });
+    return client;
+  }
+
+  /** An untyped request, for what a typed client cannot send (bad JSON, odd headers); still checked. */
+  async raw(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: string } = {},
+  ): Promise<{ status: number; headers: Headers; text: string; json: unknown }> {
+    const url = new URL(path, this.baseUrl);
+    const response = await fetch(url, { method, headers: init.headers, body: init.body });
+    await this.check(method, url, response.clone());
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  }
+
+  private async check(method: string, url: URL, response: Response): Promise<void> {
+    const type = response.headers.get('content-type') ?? '';
+    const body = type.startsWith('application/json') ? await response.clone().json() : undefined;
+    const problems = this.contract.problems(method, url, response.status, response.headers, body);
+    if (problems.length > 0) {
+      throw new Error(`response breaks the contract:\n  ${problems.join('\n  ')}\n  body: ${JSON.stringify(body)}`);
+    }
+  }
+
+  /** Registers and logs in a new user. */
+  async registerUser(base = 'user'): Promise<TestUser> {
+    const userName = uniqueName(base);
+    const password = `pw-${randomBytes(8).toString('hex')}`;
+    const registered = await this.api.POST('/v1/auth/register', { body: { user_name: userName, password } });
+    if (registered.response.status !== 201 || !registered.data) throw new Error('register failed');
+    const login = await this.api.POST('/v1/auth/login', { body: { user_name: userName, password } });
+    if (login.response.status !== 200 || !login.data) throw new Error('login failed');
+    return {
+      userId: registered.data.user_id,
+      userName,
+      password,
+      token: login.data.session_id,
+      api: this.client(login.data.session_id),
+    };
+  }
+
+  async createChat(owner: TestUser, name = uniqueName('chat')): Promise<string> {
+    const { data, response } = await owner.api.POST('/v1/chats', { body: { chat_name: name } });
+    if (response.status !== 201 || !data) throw new Error(`createChat answered ${response.status}`);
+    return data.chat_id;
+  }
+
+  async addMember(by: TestUser, chatId: string, user: TestUser): Promise<void> {
+    const { response } = await by.api.POST('/v1/chats/{chat_id}/users', {
+      params: { path: { chat_id: chatId } },
+      body: { user_name: user.userName },
+    });
+    if (response.status !== 201) throw new Error(`addMember answered ${response.status}`);
+  }
+
+  async post(author: TestUser, chatId: string, text: string): Promise<string> {
+    const { data, response } = await author.api.POST('/v1/chats/{chat_id}/messages', {
+      params: { path: { chat_id: chatId } },
+      body: { message: text },
+    });
+    if (response.status !== 201 || !data) throw new Error(`post answered ${response.status}`);
+    return data.message_id;
+  }
+}

@@ -1,0 +1,133 @@
+import { expect } from 'chai';
+import { connectDatabase } from '@messenger/shared';
+import { TestContext } from './support/test-context.ts';
+
+describe('system endpoints', () => {
+  let t: TestContext;
+  before(async () => {
+    t = await TestContext.start();
+  });
+  after(() => t.stop());
+
+  it('GET /ping answers 200 with a request id', async () => {
+    const res = await t.raw('GET', '/ping');
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('echoes a sane X-Request-Id from the client and replaces an insane one', async () => {
+    const kept = await t.raw('GET', '/ping', { headers: { 'X-Request-Id': 'client-id-123' } });
+    expect(kept.headers.get('x-request-id')).to.equal('client-id-123');
+    const replaced = await t.raw('GET', '/ping', { headers: { 'X-Request-Id': 'bad id with spaces' } });
+    expect(replaced.headers.get('x-request-id')).to.not.equal('bad id with spaces');
+  });
+
+  it('GET /ping_db answers 200 while the database answers', async () => {
+    const { response } = await t.api.GET('/ping_db');
+    expect(response.status).to.equal(200);
+  });
+
+  it('serves its own contract at /openapi.yaml', async () => {
+    const res = await t.raw('GET', '/openapi.yaml');
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/yaml/);
+    expect(res.text).to.match(/^openapi: 3/);
+    expect(res.text).to.contain('operationId: listMessages');
+  });
+
+  it('serves Swagger UI at /docs from its own assets (no CDN)', async () => {
+    const page = await t.raw('GET', '/docs');
+    expect(page.status).to.equal(200);
+    expect(page.text).to.contain('/docs/swagger-ui-bundle.js');
+    expect(page.text).to.not.match(/https?:\/\//);
+    const bundle = await t.raw('GET', '/docs/swagger-ui-bundle.js');
+    expect(bundle.status).to.equal(200);
+    expect(bundle.headers.get('content-type')).to.match(/javascript/);
+    expect(bundle.text.length).to.be.greaterThan(100_000);
+    const css = await t.raw('GET', '/docs/swagger-ui.css');
+    expect(css.headers.get('content-type')).to.match(/css/);
+    const init = await t.raw('GET', '/docs/docs-init.js');
+    expect(init.text).to.contain("url: '/openapi.yaml'");
+  });
+
+  it('answers 404 not-found for a docs asset it does not serve (no path traversal)', async () => {
+    for (const asset of ['package.json', '..%2F..%2Fpackage.json', 'index.html']) {
+      const res = await t.raw('GET', `/docs/${asset}`);
+      expect(res.status, asset).to.equal(404);
+      expect(res.json).to.deep.include({ message: 'not-found' });
+    }
+  });
+
+  it('answers 404 not-found for an unknown route and 405 with Allow for a wrong method', async () => {
+    const unknown = await t.raw('GET', '/v1/nothing-here');
+    expect(unknown.status).to.equal(404);
+    expect(unknown.json).to.deep.include({ message: 'not-found' });
+    const wrong = await t.raw('DELETE', '/ping');
+    expect(wrong.status).to.equal(405);
+    expect(wrong.json).to.deep.include({ message: 'method-not-allowed' });
+    expect(wrong.headers.get('allow')).to.equal('GET');
+  });
+
+  it('refuses a body over the size limit with 413 payload-too-large', async () => {
+    const huge = JSON.stringify({ user_name: 'x', password: 'y'.repeat(t.config.http.bodyLimitBytes) });
+    const res = await t.raw('POST', '/v1/auth/register', {
+      headers: { 'content-type': 'application/json' },
+      body: huge,
+    });
+    expect(res.status).to.equal(413);
+    expect(res.json).to.deep.include({ message: 'payload-too-large' });
+  });
+
+  it('answers 400 bad-parameters for malformed JSON, a non-JSON body and a missing body', async () => {
+    const malformed = await t.raw('POST', '/v1/auth/register', {
+      headers: { 'content-type': 'application/json' },
+      body: '{"user_name": ',
+    });
+    expect(malformed.status).to.equal(400);
+    expect(malformed.json).to.deep.equal({ message: 'bad-parameters', detail: 'the body is not valid JSON' });
+
+    const text = await t.raw('POST', '/v1/auth/register', {
+      headers: { 'content-type': 'text/plain' },
+      body: 'user_name=alice',
+    });
+    expect(text.status).to.equal(400);
+    expect(text.json).to.deep.include({ message: 'bad-parameters' });
+
+    const none = await t.raw('POST', '/v1/auth/register');
+    expect(none.status).to.equal(400);
+    expect(none.json).to.deep.include({ message: 'bad-parameters' });
+  });
+
+  describe('when PostgreSQL does not answer', () => {
+    let down: TestContext;
+    before(async function () {
+      // A database nobody listens on: the app starts (no migration) and reports it down.
+      const database = await connectDatabase({
+        database: { backend: 'postgres', url: 'postgres://postgres@127.0.0.1:1/none', poolSize: 1 },
+      });
+      down = await TestContext.start({ MIGRATE_ON_START: 'false' }, { database });
+    });
+    after(async () => {
+      await down.stop();
+      await down.database.close();
+    });
+
+    it('GET /ping still answers 200', async () => {
+      expect((await down.raw('GET', '/ping')).status).to.equal(200);
+    });
+
+    it('GET /ping_db answers 503 service-unavailable', async () => {
+      const { response, error } = await down.api.GET('/ping_db');
+      expect(response.status).to.equal(503);
+      expect(error).to.deep.include({ message: 'service-unavailable' });
+    });
+
+    it('a write answers 503 service-unavailable, not 500', async () => {
+      const { response, error } = await down.api.POST('/v1/auth/register', {
+        body: { user_name: 'nobody-home', password: 'long enough password' },
+      });
+      expect(response.status).to.equal(503);
+      expect(error).to.deep.include({ message: 'service-unavailable' });
+    });
+  });
+});

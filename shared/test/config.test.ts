@@ -1,0 +1,228 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig, redactUrl, type Config } from '../src/config.ts';
+
+/** Every object reachable from `value`, with its path. */
+function objectsIn(value: object, path = 'config'): Array<[string, object]> {
+  const found: Array<[string, object]> = [[path, value]];
+  for (const [key, child] of Object.entries(value)) {
+    if (child && typeof child === 'object') found.push(...objectsIn(child as object, `${path}.${key}`));
+  }
+  return found;
+}
+
+function configErrorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('config', () => {
+  describe('loadConfig', () => {
+    it('gives the documented defaults for an empty environment', () => {
+      const expected: Config = {
+        env: 'development',
+        port: 8080,
+        host: '0.0.0.0',
+        logLevel: 'info',
+        database: { backend: 'pglite', url: 'pglite://./.data/db', poolSize: 10 },
+        store: { backend: 'memory', url: 'memory://', keyPrefix: 'messenger:' },
+        queue: { backend: 'memory', url: 'memory://' },
+        auth: { disabled: false, sessionTtlSeconds: 3600, sessionTouchSeconds: 60 },
+        http: { bodyLimitBytes: 65536, shutdownTimeoutMs: 10_000 },
+        migrateOnStart: true,
+      };
+      expect(loadConfig({})).to.deep.equal(expected);
+    });
+
+    it('treats an empty variable as unset', () => {
+      const config = loadConfig({ PORT: '', DATABASE_URL: '', AUTH_DISABLED: '', LOG_LEVEL: '' });
+      expect(config.port).to.equal(8080);
+      expect(config.database.url).to.equal('pglite://./.data/db');
+      expect(config.auth.disabled).to.equal(false);
+      expect(config.logLevel).to.equal('info');
+    });
+
+    it('reads every variable it documents', () => {
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'debug',
+        DATABASE_URL: 'postgres://app:pw@db:5432/messenger',
+        DATABASE_POOL_SIZE: '25',
+        REDIS_URL: 'redis://cache:6379/2',
+        REDIS_KEY_PREFIX: 'm1:',
+        AMQP_URL: 'amqp://mq',
+        AUTH_DISABLED: 'true',
+        SESSION_TTL_SECONDS: '7200',
+        SESSION_TOUCH_SECONDS: '0',
+        BODY_LIMIT_BYTES: '2048',
+        SHUTDOWN_TIMEOUT_MS: '500',
+        MIGRATE_ON_START: 'false',
+      });
+      expect(config).to.deep.equal({
+        env: 'production',
+        port: 0,
+        host: '127.0.0.1',
+        logLevel: 'debug',
+        database: { backend: 'postgres', url: 'postgres://app:pw@db:5432/messenger', poolSize: 25 },
+        store: { backend: 'redis', url: 'redis://cache:6379/2', keyPrefix: 'm1:' },
+        queue: { backend: 'amqp', url: 'amqp://mq' },
+        auth: { disabled: true, sessionTtlSeconds: 7200, sessionTouchSeconds: 0 },
+        http: { bodyLimitBytes: 2048, shutdownTimeoutMs: 500 },
+        migrateOnStart: false,
+      });
+    });
+
+    const backends: Array<[variable: string, url: string, pick: (c: Config) => string, backend: string]> = [
+      ['DATABASE_URL', 'postgres://u@127.0.0.1:5432/db', (c) => c.database.backend, 'postgres'],
+      ['DATABASE_URL', 'postgresql://u@127.0.0.1/db', (c) => c.database.backend, 'postgres'],
+      ['DATABASE_URL', 'pglite://memory', (c) => c.database.backend, 'pglite'],
+      ['DATABASE_URL', 'pglite:///var/lib/messenger', (c) => c.database.backend, 'pglite'],
+      ['REDIS_URL', 'redis://127.0.0.1:6379/0', (c) => c.store.backend, 'redis'],
+      ['REDIS_URL', 'rediss://cache.example:6380', (c) => c.store.backend, 'redis'],
+      ['REDIS_URL', 'memory://', (c) => c.store.backend, 'memory'],
+      ['AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', (c) => c.queue.backend, 'amqp'],
+      ['AMQP_URL', 'amqps://mq.example', (c) => c.queue.backend, 'amqp'],
+      ['AMQP_URL', 'memory://', (c) => c.queue.backend, 'memory'],
+    ];
+    for (const [variable, url, pick, backend] of backends) {
+      it(`chooses the ${backend} backend for ${variable}=${url}`, () => {
+        const config = loadConfig({ [variable]: url });
+        expect(pick(config)).to.equal(backend);
+      });
+    }
+
+    it('rejects a URL with an unknown scheme, naming the variable but not the password', () => {
+      const err = configErrorOf({ DATABASE_URL: 'mysql://root:s3cret@127.0.0.1/db' });
+      expect(err.problems).to.have.length(1);
+      expect(err.problems[0]).to.match(/^DATABASE_URL=/);
+      expect(err.problems[0]).to.include('postgres://');
+      expect(err.message).not.to.include('s3cret');
+    });
+
+    it('reports every bad variable at once in one ConfigError', () => {
+      const err = configErrorOf({
+        NODE_ENV: 'staging',
+        PORT: 'eighty',
+        LOG_LEVEL: 'loud',
+        DATABASE_URL: 'mysql://127.0.0.1/db',
+        DATABASE_POOL_SIZE: '0',
+        REDIS_URL: 'memcached://127.0.0.1',
+        AMQP_URL: 'kafka://127.0.0.1',
+        AUTH_DISABLED: 'maybe',
+        SESSION_TTL_SECONDS: '-5',
+        BODY_LIMIT_BYTES: '1.5',
+        MIGRATE_ON_START: 'sometimes',
+      });
+      expect(err.name).to.equal('ConfigError');
+      expect(err.problems.map((p) => p.slice(0, p.indexOf('=')))).to.have.members([
+        'NODE_ENV',
+        'PORT',
+        'LOG_LEVEL',
+        'DATABASE_URL',
+        'DATABASE_POOL_SIZE',
+        'REDIS_URL',
+        'AMQP_URL',
+        'AUTH_DISABLED',
+        'SESSION_TTL_SECONDS',
+        'BODY_LIMIT_BYTES',
+        'MIGRATE_ON_START',
+      ]);
+      for (const problem of err.problems) expect(err.message).to.include(problem);
+    });
+
+    const badNumbers: Array<[string, string]> = [
+      ['PORT', '65536'],
+      ['PORT', '-1'],
+      ['PORT', '80.5'],
+      ['PORT', 'abc'],
+      ['DATABASE_POOL_SIZE', '1001'],
+      ['SESSION_TTL_SECONDS', '0'],
+      ['BODY_LIMIT_BYTES', '1023'],
+      ['SHUTDOWN_TIMEOUT_MS', '600001'],
+    ];
+    for (const [variable, value] of badNumbers) {
+      it(`rejects ${variable}=${value} as out of range or not an integer`, () => {
+        const err = configErrorOf({ [variable]: value });
+        expect(err.problems).to.deep.equal([err.problems[0]]);
+        expect(err.problems[0]).to.match(new RegExp(`^${variable}=`));
+        expect(err.problems[0]).to.include('expected an integer');
+      });
+    }
+
+    it('accepts the usual spellings of true and false', () => {
+      for (const yes of ['1', 'true', 'TRUE', 'yes', 'on']) {
+        expect(loadConfig({ AUTH_DISABLED: yes }).auth.disabled, yes).to.equal(true);
+      }
+      for (const no of ['0', 'false', 'False', 'no', 'off']) {
+        expect(loadConfig({ MIGRATE_ON_START: no }).migrateOnStart, no).to.equal(false);
+      }
+    });
+
+    it('returns a deeply frozen config', () => {
+      const config = loadConfig({ DATABASE_URL: 'pglite://memory' });
+      const objects = objectsIn(config);
+      expect(objects.map(([path]) => path)).to.include.members([
+        'config',
+        'config.database',
+        'config.store',
+        'config.queue',
+        'config.auth',
+        'config.http',
+      ]);
+      for (const [path, object] of objects) expect(Object.isFrozen(object), path).to.equal(true);
+      // ES modules run in strict mode, where writing to a frozen object throws.
+      expect(() => {
+        (config.database as { poolSize: number }).poolSize = 1;
+      }).to.throw(TypeError);
+      expect(() => {
+        (config as { port: number }).port = 1;
+      }).to.throw(TypeError);
+      expect(config.database.poolSize).to.equal(10);
+      expect(config.port).to.equal(8080);
+    });
+
+    it('builds a new config per call: one caller cannot change another', () => {
+      const a = loadConfig({ PORT: '1000' });
+      const b = loadConfig({ PORT: '2000' });
+      expect(a.port).to.equal(1000);
+      expect(b.port).to.equal(2000);
+      expect(a.database).not.to.equal(b.database);
+    });
+  });
+
+  describe('redactUrl', () => {
+    const cases: Array<[string, string]> = [
+      ['postgres://app:s3cret@db:5432/messenger', 'postgres://app:***@db:5432/messenger'],
+      ['redis://:s3cret@127.0.0.1:6379/0', 'redis://:***@127.0.0.1:6379/0'],
+      ['amqp://guest:s3cret@mq:5672/vhost', 'amqp://guest:***@mq:5672/vhost'],
+      // pg, ioredis and WHATWG URL all split user info at the LAST @ before the host
+      ['postgres://app:s3:cr@et@db:5432/messenger', 'postgres://app:***@db:5432/messenger'],
+      ['redis://:s3@cr@et@cache:6379/0?name=a@b', 'redis://:***@cache:6379/0?name=a@b'],
+    ];
+    for (const [url, redacted] of cases) {
+      it(`hides the password of ${redacted}`, () => {
+        expect(redactUrl(url)).to.equal(redacted);
+        expect(redactUrl(url)).not.to.match(/s3|cr|et@/);
+      });
+    }
+
+    for (const url of [
+      'postgres://app@db:5432/messenger',
+      'postgres://db:5432/messenger',
+      'postgres://db:5432/messenger?application_name=a@b',
+      'pglite://./.data/db',
+      'pglite://memory',
+      'memory://',
+    ]) {
+      it(`leaves ${url} (no password) unchanged`, () => {
+        expect(redactUrl(url)).to.equal(url);
+      });
+    }
+  });
+});
