@@ -13,7 +13,11 @@ describe('accounts and sessions', () => {
   after(() => t.stop());
 
   const sessionRow = (token: string) =>
-    t.database.db.selectFrom('sessions').selectAll().where('token_hash', '=', hashSessionToken(token)).executeTakeFirst();
+    t.database.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('token_hash', '=', hashSessionToken(token))
+      .executeTakeFirst();
 
   describe('POST /v1/auth/register', () => {
     it('answers 400 bad-parameters for a missing field, a wrong type, a short password or a long name', async () => {
@@ -56,7 +60,9 @@ describe('accounts and sessions', () => {
       });
       expect(response.status).to.equal(409);
       expect(error?.message).to.equal('user-already-exists');
-      const login = await t.api.POST('/v1/auth/login', { body: { user_name: user.userName, password: user.password } });
+      const login = await t.api.POST('/v1/auth/login', {
+        body: { user_name: user.userName, password: user.password },
+      });
       expect(login.response.status).to.equal(200);
     });
   });
@@ -80,7 +86,11 @@ describe('accounts and sessions', () => {
       const row = await sessionRow(user.token);
       expect(row?.user_id).to.equal(user.userId);
       expect(row?.ended_at).to.equal(null);
-      const all = await t.database.db.selectFrom('sessions').selectAll().where('user_id', '=', user.userId).execute();
+      const all = await t.database.db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', user.userId)
+        .execute();
       expect(JSON.stringify(all)).to.not.contain(user.token);
     });
 
@@ -114,7 +124,11 @@ describe('accounts and sessions', () => {
     const listChats = (headers: Record<string, string>) => t.raw('GET', '/v1/chats?limit=10', { headers });
 
     it('answers 401 auth-failed without the header, and for a header of another form', async () => {
-      for (const headers of [{} as Record<string, string>, { Authorization: `Bearer ${user.token}` }, { Authorization: 'session_id' }]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { Authorization: `Bearer ${user.token}` },
+        { Authorization: 'session_id' },
+      ]) {
         const res = await listChats(headers);
         expect(res.status, JSON.stringify(headers)).to.equal(401);
         expect(res.json).to.deep.include({ message: 'auth-failed' });
@@ -122,7 +136,9 @@ describe('accounts and sessions', () => {
     });
 
     it('answers 401 invalid-session-id for a token it never issued', async () => {
-      const res = await listChats({ Authorization: 'session_id AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+      const res = await listChats({
+        Authorization: 'session_id AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      });
       expect(res.status).to.equal(401);
       expect(res.json).to.deep.include({ message: 'invalid-session-id' });
     });
@@ -157,7 +173,9 @@ describe('accounts and sessions', () => {
       try {
         const user = await t.registerUser('multi');
         const onOther = other.client(user.token);
-        expect((await onOther.GET('/v1/chats', { params: { query: { limit: 1 } } })).response.status).to.equal(200);
+        expect(
+          (await onOther.GET('/v1/chats', { params: { query: { limit: 1 } } })).response.status,
+        ).to.equal(200);
         await user.api.POST('/v1/auth/logout');
         const dead = await onOther.GET('/v1/chats', { params: { query: { limit: 1 } } });
         expect(dead.response.status).to.equal(401);
@@ -188,7 +206,9 @@ describe('accounts and sessions', () => {
       const emptyStore = new MemoryStore(`empty-${uniqueName()}:`);
       const other = await TestContext.start({}, { store: emptyStore });
       try {
-        const { response } = await other.client(user.token).GET('/v1/chats', { params: { query: { limit: 1 } } });
+        const { response } = await other
+          .client(user.token)
+          .GET('/v1/chats', { params: { query: { limit: 1 } } });
         expect(response.status).to.equal(200);
       } finally {
         await other.stop();
@@ -206,7 +226,9 @@ describe('accounts and sessions', () => {
 
     it('answers 401 session-id-expired once the session has gone unused for the TTL', async () => {
       const user = await short.registerUser('expire');
-      expect((await user.api.GET('/v1/chats', { params: { query: { limit: 1 } } })).response.status).to.equal(200);
+      expect((await user.api.GET('/v1/chats', { params: { query: { limit: 1 } } })).response.status).to.equal(
+        200,
+      );
       await sleep(1_300);
       const expired = await user.api.GET('/v1/chats', { params: { query: { limit: 1 } } });
       expect(expired.response.status).to.equal(401);

@@ -5,22 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { components } from '../src/generated/openapi.ts';
+import { expectError } from './support/expect-error.ts';
 import { TestContext, uniqueName } from './support/test-context.ts';
 
-type ErrorCode = components['schemas']['Error']['message'];
 type Message = components['schemas']['Message'];
-
-/** What a call answered: a typed client's result or a raw one. */
-type Answer = { response: Response; error?: unknown } | { status: number; json: unknown };
-
-/** Asserts the documented error body: the status, the code, and a detail (matching `detail` if given). */
-function expectError(answer: Answer, status: number, code: ErrorCode, detail: RegExp = /./): void {
-  const [actual, body] =
-    'response' in answer ? [answer.response.status, answer.error] : [answer.status, answer.json];
-  expect(actual, JSON.stringify(body)).to.equal(status);
-  expect(body).to.have.property('message', code);
-  expect(body).to.have.property('detail').that.is.a('string').and.matches(detail);
-}
 
 /** Ids of a chat that does not exist and of one that could not exist. */
 const MISSING_CHAT_IDS = [randomUUID(), 'random_chat'];

@@ -1,26 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { components } from '../src/generated/openapi.ts';
+import { expectError } from './support/expect-error.ts';
 import { TestContext, type TestUser } from './support/test-context.ts';
 
-type ErrorCode = components['schemas']['Error']['message'];
 type Message = components['schemas']['Message'];
 type Order = 'asc' | 'desc';
 
-/** What a call answered: a typed client's result or a raw one. */
-type Answer = { response: Response; error?: unknown } | { status: number; json: unknown };
-
-/** Asserts the documented error body: the status, the code, and a detail (matching `detail` if given). */
-function expectError(answer: Answer, status: number, code: ErrorCode, detail: RegExp = /./): void {
-  const [actual, body] =
-    'response' in answer ? [answer.response.status, answer.error] : [answer.status, answer.json];
-  expect(actual, JSON.stringify(body)).to.equal(status);
-  expect(body).to.have.property('message', code);
-  expect(body).to.have.property('detail').that.is.a('string').and.matches(detail);
-}
-
 /** Ids of a chat that does not exist and of one that could not exist. */
-const MISSING_CHAT_IDS = [randomUUID(), 'random_chat'];
+const MISSING_CHAT_IDS = [randomUUID(), 'random_chat', 'x'.repeat(300)];
 
 /** An iterator of the right encoding that this API never issued. */
 const forgedIterator = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -109,7 +97,13 @@ describe('messages', () => {
     });
 
     it('answers 400 bad-parameters naming message when it is missing, empty, not a string or over 10000 characters', async () => {
-      for (const body of [{}, { message: '' }, { message: 42 }, { message: 'x'.repeat(10_001) }]) {
+      for (const body of [
+        {},
+        { message: '' },
+        { message: 42 },
+        { message: 'x'.repeat(10_001) },
+        { message: 'a\u0000b' },
+      ]) {
         const answer = await owner.api.POST('/v1/chats/{chat_id}/messages', {
           params: { path: { chat_id: chatId } },
           body: body as never,

@@ -63,14 +63,21 @@ describe('the API process (make start)', function () {
 
   it('refuses to start on bad configuration, naming every bad variable, with exit code 2', async () => {
     const child = spawn(process.execPath, [MAIN], {
-      env: testEnv({ PORT: 'eighty', SESSION_TTL_SECONDS: '-5', DATABASE_URL: 'mysql://x' }) as NodeJS.ProcessEnv,
+      env: testEnv({
+        PORT: 'eighty',
+        SESSION_TTL_SECONDS: '-5',
+        DATABASE_URL: 'mysql://x',
+      }) as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).to.equal(2);
-    expect(err).to.contain('PORT=eighty').and.contain('SESSION_TTL_SECONDS=-5').and.contain('DATABASE_URL=mysql://x');
+    expect(err)
+      .to.contain('PORT=eighty')
+      .and.contain('SESSION_TTL_SECONDS=-5')
+      .and.contain('DATABASE_URL=mysql://x');
   });
 
   it('keeps its data across a restart, answers /ping quickly, and exits 0 on SIGTERM', async () => {

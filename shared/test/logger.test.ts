@@ -43,7 +43,13 @@ describe('logger', () => {
   it('hides the Authorization header of a logged request', () => {
     const { logger, lines, records } = capture();
     logger.info(
-      { req: { method: 'GET', url: '/v1/chats', headers: { authorization: `session_id ${SECRET}`, host: 'x' } } },
+      {
+        req: {
+          method: 'GET',
+          url: '/v1/chats',
+          headers: { authorization: `session_id ${SECRET}`, host: 'x' },
+        },
+      },
       'request',
     );
     logger.info({ headers: { authorization: `session_id ${SECRET}` } }, 'headers');
@@ -85,7 +91,11 @@ describe('logger', () => {
     const err = Object.assign(new SyntaxError('invalid JSON'), { body: `{"password":"${SECRET}"` });
     logger.error({ err }, 'bad body');
     expect(lines.join('')).not.to.include(SECRET);
-    expect(records()[0]?.err).to.include({ type: 'SyntaxError', message: 'invalid JSON', body: '[redacted]' });
+    expect(records()[0]?.err).to.include({
+      type: 'SyntaxError',
+      message: 'invalid JSON',
+      body: '[redacted]',
+    });
   });
 
   it('keeps redacting in child loggers, which add their bindings', () => {

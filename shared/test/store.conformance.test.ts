@@ -142,13 +142,14 @@ function describeStore(open: () => Promise<StoreTarget>): void {
 
   it('getAndTouch answers the value and restarts its time to live', async () => {
     const k = key('touch');
-    await store.set(k, 'session', 1);
-    await sleep(600);
+    await store.set(k, 'session', 2);
+    await sleep(1_100);
     expect(await store.getAndTouch(k, 3)).to.equal('session');
     expect(await store.ttl(k)).to.be.within(2, 3);
-    // Past the first second: without the touch it would be gone by now.
-    await sleep(600);
+    // Past the first two seconds: without the touch it would be gone by now.
+    await sleep(1_100);
     expect(await store.get(k)).to.equal('session');
+    expect(await store.ttl(k)).to.be.within(1, 2);
   });
 
   it('getAndTouch answers null for a missing key and does not create it', async () => {

@@ -22,6 +22,9 @@ export interface ContractOptions {
   authenticate: (koa: KoaContext) => Promise<Caller>;
 }
 
+/** The contract's pattern for text PostgreSQL stores: anything but NUL, which it cannot store. */
+const NO_NUL_PATTERN = '^[^\\u0000]*$';
+
 /** One ajv error as a sentence a client developer can act on. */
 function describeValidationError(e: {
   instancePath: string;
@@ -49,6 +52,7 @@ function describeValidationError(e: {
     }
     return `${where === 'query' ? 'query parameter' : 'parameter'} "${missing}" is required`;
   }
+  if (e.params?.pattern === NO_NUL_PATTERN) return `${subject} must not contain NUL (\\u0000) characters`;
   return `${subject} ${e.message ?? 'is invalid'}`;
 }
 

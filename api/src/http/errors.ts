@@ -29,6 +29,14 @@ function isUnavailable(err: unknown): boolean {
   );
 }
 
+/** PostgreSQL refusing a character (NUL, or one the encoding lacks): the client's text, so a 400. */
+function fromDatabaseEncoding(err: unknown): AppError | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return code === '22021' || code === '22P05'
+    ? new AppError('bad-parameters', 'the text holds a character that cannot be stored (such as NUL)')
+    : undefined;
+}
+
 /** Maps what body parsing throws (raw-body / co-body errors) onto the documented codes. */
 function fromBodyParser(err: unknown, bodyLimit: string): AppError | undefined {
   const e = err as { status?: number; type?: string; expose?: boolean };
@@ -48,6 +56,7 @@ export function renderError(ctx: Context, err: unknown): void {
   const known =
     (isAppError(err) ? err : undefined) ??
     fromBodyParser(err, String(ctx.state.bodyLimit ?? 'the limit')) ??
+    fromDatabaseEncoding(err) ??
     (isUnavailable(err)
       ? new AppError('service-unavailable', 'a backend service does not answer: try again')
       : undefined);

@@ -45,7 +45,9 @@ export class ContractValidator {
     }
     const documented = Object.keys(operation.responses ?? {});
     if (!documented.includes(String(status)) && !documented.includes('default')) {
-      found.push(`${operation.operationId} answered ${status}, which it does not document (${documented.join(', ')})`);
+      found.push(
+        `${operation.operationId} answered ${status}, which it does not document (${documented.join(', ')})`,
+      );
       return found;
     }
     const type = headers.get('content-type') ?? '';

@@ -105,7 +105,9 @@ export class TestContext {
     const body = type.startsWith('application/json') ? await response.clone().json() : undefined;
     const problems = this.contract.problems(method, url, response.status, response.headers, body);
     if (problems.length > 0) {
-      throw new Error(`response breaks the contract:\n  ${problems.join('\n  ')}\n  body: ${JSON.stringify(body)}`);
+      throw new Error(
+        `response breaks the contract:\n  ${problems.join('\n  ')}\n  body: ${JSON.stringify(body)}`,
+      );
     }
   }
 

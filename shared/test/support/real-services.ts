@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 export type RealService =
   /** The variable is set: run against this URL. */
   | { readonly state: 'available'; readonly url: string }
-  /** Unset: report the suite as skipped under `title`. */
-  | { readonly state: 'skipped'; readonly title: string }
+  /** Unset: report the suite as skipped, naming the variable to set. */
+  | { readonly state: 'skipped'; readonly variable: string }
   /** Unset while REQUIRE_REAL_SERVICES=1: the suite must fail with `message`. */
   | { readonly state: 'required'; readonly message: string };
 
@@ -23,7 +23,7 @@ export function realService(label: string, variable: string, example: string): R
       message: `REQUIRE_REAL_SERVICES=1 but ${variable} is not set: point it at a ${label} server (e.g. ${variable}=${example})`,
     };
   }
-  return { state: 'skipped', title: `${label} (skipped: set ${variable})` };
+  return { state: 'skipped', variable };
 }
 
 /**
@@ -44,7 +44,7 @@ export function describeRealService(
     return;
   }
   if (service.state === 'skipped') {
-    describe(service.title, function () {
+    describe(`${label} (skipped: set ${service.variable})`, function () {
       before(function () {
         this.skip();
       });
