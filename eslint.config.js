@@ -18,7 +18,15 @@ const nodeGlobals = {
 
 export default defineConfig(
   {
-    ignores: ['**/node_modules/**', 'coverage/**', '**/generated/**', '.data/**', 'bench/results/**', 'scratch/**', '**/dist/**'],
+    ignores: [
+      '**/node_modules/**',
+      'coverage/**',
+      '**/generated/**',
+      '.data/**',
+      'bench/results/**',
+      'scratch/**',
+      '**/dist/**',
+    ],
   },
   js.configs.recommended,
   tseslint.configs.recommended,

@@ -19,7 +19,9 @@ await build({
       name: 'dependencies-stay-external',
       setup(b) {
         b.onResolve({ filter: /.*/ }, (args) =>
-          args.kind === 'entry-point' || ownCode.test(args.path) ? undefined : { path: args.path, external: true },
+          args.kind === 'entry-point' || ownCode.test(args.path)
+            ? undefined
+            : { path: args.path, external: true },
         );
       },
     },

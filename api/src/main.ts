@@ -14,8 +14,15 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const app = await App.create(config, { logger });
-const url = await app.start();
+let app: App;
+let url: string;
+try {
+  app = await App.create(config, { logger });
+  url = await app.start();
+} catch (err) {
+  logger.fatal({ err }, 'the API could not start');
+  process.exit(1);
+}
 logger.info(
   {
     url,

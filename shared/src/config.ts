@@ -59,7 +59,7 @@ export function loadConfig(env: Env = process.env): Config {
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
+    const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       problems.push(`${name}=${raw}: expected an integer from ${min} to ${max}`);
       return fallback;
@@ -98,6 +98,7 @@ export function loadConfig(env: Env = process.env): Config {
     return { backend: schemes[prefix] as T, url };
   };
 
+  const sessionTtlSeconds = int('SESSION_TTL_SECONDS', 3600, 1, 365 * 24 * 3600);
   const nodeEnv = oneOf('NODE_ENV', 'development', ['development', 'production', 'test'] as const);
   const config: Config = {
     env: nodeEnv,
@@ -135,8 +136,12 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     auth: {
       disabled: bool('AUTH_DISABLED', false),
-      sessionTtlSeconds: int('SESSION_TTL_SECONDS', 3600, 1, 365 * 24 * 3600),
-      sessionTouchSeconds: int('SESSION_TOUCH_SECONDS', 60, 0, 24 * 3600),
+      sessionTtlSeconds,
+      // Never more than half the TTL: a session in use must not look expired to the database.
+      sessionTouchSeconds: Math.min(
+        int('SESSION_TOUCH_SECONDS', 60, 0, 24 * 3600),
+        Math.floor(sessionTtlSeconds / 2),
+      ),
     },
     http: {
       bodyLimitBytes: int('BODY_LIMIT_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),

@@ -8,7 +8,9 @@ export const mochaHooks = {
   beforeAll(): void {
     console.log(`\nbackends under test: ${describeBackends()}`);
     const real = ['TEST_POSTGRES_URL', 'TEST_REDIS_URL'].filter((v) => process.env[v]);
-    console.log(`real services for conformance suites: ${real.length > 0 ? real.join(', ') : 'none (skipped)'}\n`);
+    console.log(
+      `real services for conformance suites: ${real.length > 0 ? real.join(', ') : 'none (skipped)'}\n`,
+    );
   },
   async afterAll(): Promise<void> {
     await closeSharedBackends();

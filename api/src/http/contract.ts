@@ -120,7 +120,9 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
     },
     methodNotAllowed: (c: OpenApiContext, koa: KoaContext) => {
       const allowed = ['get', 'post', 'put', 'patch', 'delete']
-        .filter((method) => api.router.matchOperation({ method, path: c.request.path, headers: {}, query: {} }))
+        .filter((method) =>
+          api.router.matchOperation({ method, path: c.request.path, headers: {}, query: {} }),
+        )
         .map((method) => method.toUpperCase());
       koa.set('Allow', allowed.join(', '));
       throw new AppError('method-not-allowed', `${c.request.method.toUpperCase()} is not allowed here`);

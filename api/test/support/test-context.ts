@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import createClient, { type Client } from 'openapi-fetch';
-import type { Config, Database, Store } from '@messenger/shared';
+import type { Config, Database, Logger, Store } from '@messenger/shared';
 import { App } from '../../src/app.ts';
 import type { paths } from '../../src/generated/openapi.ts';
 import { sharedBackends, testConfig } from './backends.ts';
@@ -53,7 +53,7 @@ export class TestContext {
 
   static async start(
     env: Record<string, string> = {},
-    deps: { database?: Database; store?: Store } = {},
+    deps: { database?: Database; store?: Store; logger?: Logger } = {},
   ): Promise<TestContext> {
     validator ??= ContractValidator.create();
     const backends = await sharedBackends();

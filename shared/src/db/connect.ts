@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
@@ -60,7 +61,9 @@ async function connectPglite(url: string): Promise<Database> {
     import('kysely-pglite-dialect'),
   ]);
   const location = url.slice('pglite://'.length);
-  const dataDir = location === '' || location === 'memory' ? 'memory://' : location;
+  const inMemory = location === '' || location === 'memory';
+  const dataDir = inMemory ? 'memory://' : location;
+  if (!inMemory) await mkdir(location, { recursive: true });
   // An undefined first argument silently drops the extensions: always pass the options object.
   const pglite = new PGlite({ dataDir, extensions: { pg_trgm } });
   await pglite.waitReady;

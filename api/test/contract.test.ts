@@ -1,0 +1,84 @@
+import { Writable } from 'node:stream';
+import { expect } from 'chai';
+import { createLogger } from '@messenger/shared';
+import { createContractRouter, readSpec } from '../src/http/contract.ts';
+import type { HandlerMap } from '../src/http/handler-types.ts';
+import { ContractValidator } from './support/contract-validator.ts';
+import { TestContext } from './support/test-context.ts';
+
+const noop = (() => ({ status: 200, body: undefined })) as never;
+
+/** The message a promise rejects with ('' when it resolves). */
+const failureOf = (p: Promise<unknown>) =>
+  p.then(
+    () => '',
+    (err: Error) => err.message,
+  );
+
+/** A handler for every operation of the contract. */
+function fullHandlerMap(): Record<string, unknown> {
+  const ids = [...readSpec().text.matchAll(/operationId: (\w+)/g)].map((m) => m[1] as string);
+  return Object.fromEntries(ids.map((id) => [id, noop]));
+}
+
+describe('binding to the contract', () => {
+  it('refuses to start when an operation of openapi.yaml has no handler', async () => {
+    const handlers = fullHandlerMap();
+    delete handlers.listMessages;
+    const attempt = createContractRouter({
+      document: readSpec().document,
+      handlers: handlers as unknown as HandlerMap,
+      authenticate: async () => ({ kind: 'anonymous' }),
+    });
+    expect(await failureOf(attempt)).to.match(/operations without a handler: listMessages/);
+  });
+
+  it('refuses a handler for an operation the contract does not have', async () => {
+    const handlers = { ...fullHandlerMap(), deleteEverything: noop };
+    const attempt = createContractRouter({
+      document: readSpec().document,
+      handlers: handlers as unknown as HandlerMap,
+      authenticate: async () => ({ kind: 'anonymous' }),
+    });
+    expect(await failureOf(attempt)).to.match(/Unknown operationId deleteEverything/);
+  });
+
+  it('the test client catches a response that breaks the contract', async () => {
+    const validator = await ContractValidator.create();
+    const headers = new Headers({ 'content-type': 'application/json', 'x-request-id': 'r1' });
+    const url = new URL('http://x/v1/chats/abc/messages?limit=5');
+    expect(
+      validator.problems('GET', url, 200, headers, { messages: [{ text: 'no ids' }] }),
+    ).to.have.length.greaterThan(0);
+    expect(validator.problems('GET', url, 418, headers, {})).to.match(/does not document/);
+    expect(validator.problems('GET', url, 200, new Headers(), { messages: [] })).to.deep.equal([
+      'no X-Request-Id header',
+    ]);
+    expect(validator.problems('GET', url, 200, headers, { messages: [] })).to.deep.equal([]);
+  });
+});
+
+describe('request logging', () => {
+  it('writes one line per request with its id, and never the Authorization header', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const t = await TestContext.start({}, { logger: createLogger('info', sink) });
+    try {
+      const user = await t.registerUser('logged');
+      const res = await t.raw('GET', '/v1/chats?limit=1', {
+        headers: { Authorization: `session_id ${user.token}` },
+      });
+      const requestId = res.headers.get('x-request-id');
+      const line = lines.find((l) => l.reqId === requestId);
+      expect(line).to.include({ method: 'GET', path: '/v1/chats', status: 200, msg: 'request' });
+      expect(JSON.stringify(lines)).to.not.contain(user.token).and.not.contain(user.password);
+    } finally {
+      await t.stop();
+    }
+  });
+});
