@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 .PHONY: help install run-dev start run-prod stop-prod test tests-html-coverage-report lint format \
-	typecheck gen-types migrate clean
+	typecheck gen-types migrate bench bench-smoke clean
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-28s %s\n", $$1, $$2 }' \
@@ -63,6 +63,14 @@ gen-types: install ## Regenerate api/src/generated/openapi.ts from openapi.yaml
 
 migrate: install ## Apply database migrations to DATABASE_URL
 	npm run migrate
+
+# Needs PostgreSQL and Redis on 127.0.0.1 (BENCH_POSTGRES_URL / BENCH_REDIS_URL to point elsewhere); makes and
+# drops its own database. Options: `npx tsx bench/run.ts --help`.
+bench: install ## Load-test the API against the baselines (BENCH_DURATION=10 BENCH_CONNECTIONS=50); JSON in bench/results/
+	@npm run --silent bench
+
+bench-smoke: install ## The bench in its tiny CI mode (about a second per run; figures mean nothing)
+	@npm run --silent bench:smoke
 
 clean: ## Remove coverage output and the embedded database (.data)
 	rm -rf coverage .data

@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 const ownCode = /^(\.|\/|@messenger\/)/;
 
 await build({
-  entryPoints: { 'api/dist/main': 'api/src/main.ts' },
+  entryPoints: { 'api/dist/main': 'api/src/main.ts', 'consumer/dist/main': 'consumer/src/main.ts' },
   outdir: '.',
   bundle: true,
   platform: 'node',

@@ -3,15 +3,19 @@ import { createServer, type Server } from 'node:http';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import {
+  SearchTaskStore,
   connectDatabase,
+  connectQueue,
   connectStore,
   createLogger,
   migrate,
   type Config,
   type Database,
   type Logger,
+  type Queue,
   type Store,
 } from '@messenger/shared';
+import { startWorker } from '@messenger/consumer';
 import { ActingUser } from './auth/acting-user.ts';
 import { authHandlers } from './auth/auth.handlers.ts';
 import { AuthService } from './auth/auth.service.ts';
@@ -24,6 +28,8 @@ import { createContractRouter, readSpec } from './http/contract.ts';
 import type { HandlerMap } from './http/handler-types.ts';
 import { requestContext } from './http/request-context.ts';
 import { messagesHandlers } from './messages/messages.handlers.ts';
+import { searchHandlers } from './search/search.handlers.ts';
+import { SearchService } from './search/search.service.ts';
 import { MessagesRepository } from './messages/messages.repository.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { systemHandlers } from './system/system.handlers.ts';
@@ -32,8 +38,13 @@ import { systemHandlers } from './system/system.handlers.ts';
 export interface AppDeps {
   database?: Database;
   store?: Store;
+  queue?: Queue;
   logger?: Logger;
+  /** Run the search worker in this process (default: only with the in-process queue). */
+  runWorker?: boolean;
 }
+
+type Closer = { close(): Promise<void> };
 
 /**
  * The API service: builds the Koa app from a frozen config, opens what it needs, and stops in
@@ -42,7 +53,8 @@ export interface AppDeps {
 export class App {
   private server: Server | undefined;
   private stopping = false;
-  private readonly owned: Array<{ close(): Promise<void> }> = [];
+  /** Closed in reverse order of opening when the app stops. */
+  private readonly owned: Closer[] = [];
 
   private constructor(
     readonly config: Config,
@@ -54,7 +66,7 @@ export class App {
 
   static async create(config: Config, deps: AppDeps = {}): Promise<App> {
     const logger = deps.logger ?? createLogger(config.logLevel);
-    const owned: Array<{ close(): Promise<void> }> = [];
+    const owned: Closer[] = [];
     try {
       const database = deps.database ?? (await connectDatabase(config));
       if (!deps.database) owned.push(database);
@@ -64,8 +76,16 @@ export class App {
       }
       const store = deps.store ?? (await connectStore(config));
       if (!deps.store) owned.push(store);
+      const queue = lazyQueue(config, logger, deps.queue);
+      owned.push(queue);
 
-      const koa = await buildKoa(config, database, store, logger);
+      if (deps.runWorker ?? config.queue.backend === 'memory') {
+        // The embedded default: no separate consumer process, so the API runs the worker itself.
+        const worker = await startWorker({ database, store, queue: await queue.get(), config, logger });
+        owned.push({ close: () => worker.stop() });
+      }
+
+      const koa = await buildKoa(config, database, store, queue.get, logger);
       const app = new App(config, koa, database, store, logger);
       app.owned.push(...owned.reverse());
       return app;
@@ -121,7 +141,35 @@ export class App {
   }
 }
 
-async function buildKoa(config: Config, database: Database, store: Store, logger: Logger): Promise<Koa> {
+/**
+ * The queue, connected on first use and again after a failed attempt, so the API starts (and serves
+ * everything but new searches) while the broker is down.
+ */
+function lazyQueue(config: Config, logger: Logger, given?: Queue): Closer & { get: () => Promise<Queue> } {
+  let connecting: Promise<Queue> | undefined = given && Promise.resolve(given);
+  return {
+    get: () => {
+      connecting ??= connectQueue(config, logger).catch((err: unknown) => {
+        connecting = undefined;
+        throw err;
+      });
+      return connecting;
+    },
+    close: async () => {
+      if (given || !connecting) return;
+      const queue = await connecting.catch(() => undefined);
+      await queue?.close();
+    },
+  };
+}
+
+async function buildKoa(
+  config: Config,
+  database: Database,
+  store: Store,
+  queue: () => Promise<Queue>,
+  logger: Logger,
+): Promise<Koa> {
   const users = new UsersRepository(database.db);
   const actingUser = new ActingUser(users);
   const auth = new AuthService(
@@ -136,6 +184,13 @@ async function buildKoa(config: Config, database: Database, store: Store, logger
   );
   const chats = new ChatsService(new ChatsRepository(database.db), users, actingUser, config.auth.disabled);
   const messages = new MessagesService(new MessagesRepository(database.db), chats, actingUser);
+  const search = new SearchService(
+    new SearchTaskStore(store, config.search),
+    queue,
+    actingUser,
+    config.search.maxPhraseLength,
+    logger.child({ component: 'search' }),
+  );
 
   const spec = readSpec();
   const handlers: HandlerMap = {
@@ -143,6 +198,7 @@ async function buildKoa(config: Config, database: Database, store: Store, logger
     ...authHandlers(auth),
     ...chatsHandlers(chats),
     ...messagesHandlers(messages),
+    ...searchHandlers(search),
   };
   const router = await createContractRouter({
     document: spec.document,

@@ -19,8 +19,40 @@ export interface Config {
   readonly database: { readonly backend: DatabaseBackend; readonly url: string; readonly poolSize: number };
   /** REDIS_URL: redis://… or memory://. Default memory://. REDIS_KEY_PREFIX namespaces every key. */
   readonly store: { readonly backend: StoreBackend; readonly url: string; readonly keyPrefix: string };
-  /** AMQP_URL: amqp://… or memory://. Default memory://. */
-  readonly queue: { readonly backend: QueueBackend; readonly url: string };
+  /**
+   * AMQP_URL: amqp://… or memory:// (default; the API then runs the search worker itself).
+   * The topology names are configurable so that several deployments (or test runs) share a broker.
+   */
+  readonly queue: {
+    readonly backend: QueueBackend;
+    readonly url: string;
+    /** SEARCH_EXCHANGE (default search_tasks_exchange) */
+    readonly exchange: string;
+    /** SEARCH_ROUTING_KEY (default search_tasks) */
+    readonly routingKey: string;
+    /** SEARCH_QUEUE (default search_tasks_queue) */
+    readonly queueName: string;
+    /** SEARCH_DEAD_LETTER_EXCHANGE (default search_tasks_dlx) */
+    readonly deadLetterExchange: string;
+    /** SEARCH_DEAD_LETTER_QUEUE (default search_tasks_dead) */
+    readonly deadLetterQueue: string;
+    /** SEARCH_PREFETCH: jobs one worker runs at once (default 10). */
+    readonly prefetch: number;
+    /** SEARCH_MAX_ATTEMPTS: a job that throws is tried this many times, then dead-lettered (default 3). */
+    readonly maxAttempts: number;
+  };
+  readonly search: {
+    /** SEARCH_MAX_PHRASE_LENGTH: the longest phrase accepted (default 256). */
+    readonly maxPhraseLength: number;
+    /** SEARCH_MAX_RESULTS: results kept per task, newest first (default 100). */
+    readonly maxResults: number;
+    /** SEARCH_TIMEOUT_MS: how long a task may run; then it finishes with what it found (default 5000). */
+    readonly timeoutMs: number;
+    /** SEARCH_RESULT_TTL_SECONDS: a finished task and its results expire this long after finishing (default 300). */
+    readonly resultTtlSeconds: number;
+    /** SEARCH_PENDING_TTL_SECONDS: a task that never runs expires after this long (default 3600). */
+    readonly pendingTtlSeconds: number;
+  };
   readonly auth: {
     /** AUTH_DISABLED=true: the original trust-the-client mode, the caller is `?user_id=`. */
     readonly disabled: boolean;
@@ -129,11 +161,27 @@ export function loadConfig(env: Env = process.env): Config {
       }),
       keyPrefix: str('REDIS_KEY_PREFIX', 'messenger:'),
     },
-    queue: scheme<QueueBackend>('AMQP_URL', 'memory://', {
-      'amqp://': 'amqp',
-      'amqps://': 'amqp',
-      'memory://': 'memory',
-    }),
+    queue: {
+      ...scheme<QueueBackend>('AMQP_URL', 'memory://', {
+        'amqp://': 'amqp',
+        'amqps://': 'amqp',
+        'memory://': 'memory',
+      }),
+      exchange: str('SEARCH_EXCHANGE', 'search_tasks_exchange'),
+      routingKey: str('SEARCH_ROUTING_KEY', 'search_tasks'),
+      queueName: str('SEARCH_QUEUE', 'search_tasks_queue'),
+      deadLetterExchange: str('SEARCH_DEAD_LETTER_EXCHANGE', 'search_tasks_dlx'),
+      deadLetterQueue: str('SEARCH_DEAD_LETTER_QUEUE', 'search_tasks_dead'),
+      prefetch: int('SEARCH_PREFETCH', 10, 1, 1000),
+      maxAttempts: int('SEARCH_MAX_ATTEMPTS', 3, 1, 100),
+    },
+    search: {
+      maxPhraseLength: int('SEARCH_MAX_PHRASE_LENGTH', 256, 4, 10_000),
+      maxResults: int('SEARCH_MAX_RESULTS', 100, 1, 10_000),
+      timeoutMs: int('SEARCH_TIMEOUT_MS', 5_000, 100, 600_000),
+      resultTtlSeconds: int('SEARCH_RESULT_TTL_SECONDS', 300, 1, 7 * 24 * 3600),
+      pendingTtlSeconds: int('SEARCH_PENDING_TTL_SECONDS', 3600, 1, 7 * 24 * 3600),
+    },
     auth: {
       disabled: bool('AUTH_DISABLED', false),
       sessionTtlSeconds,

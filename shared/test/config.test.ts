@@ -30,7 +30,24 @@ describe('config', () => {
         logLevel: 'info',
         database: { backend: 'pglite', url: 'pglite://./.data/db', poolSize: 10 },
         store: { backend: 'memory', url: 'memory://', keyPrefix: 'messenger:' },
-        queue: { backend: 'memory', url: 'memory://' },
+        queue: {
+          backend: 'memory',
+          url: 'memory://',
+          exchange: 'search_tasks_exchange',
+          routingKey: 'search_tasks',
+          queueName: 'search_tasks_queue',
+          deadLetterExchange: 'search_tasks_dlx',
+          deadLetterQueue: 'search_tasks_dead',
+          prefetch: 10,
+          maxAttempts: 3,
+        },
+        search: {
+          maxPhraseLength: 256,
+          maxResults: 100,
+          timeoutMs: 5000,
+          resultTtlSeconds: 300,
+          pendingTtlSeconds: 3600,
+        },
         auth: { disabled: false, sessionTtlSeconds: 3600, sessionTouchSeconds: 60 },
         http: { bodyLimitBytes: 65536, shutdownTimeoutMs: 10_000 },
         migrateOnStart: true,
@@ -46,6 +63,13 @@ describe('config', () => {
       expect(config.logLevel).to.equal('info');
     });
 
+    it('treats an empty SEARCH_* variable as unset', () => {
+      const config = loadConfig({ SEARCH_QUEUE: '', SEARCH_PREFETCH: '', SEARCH_TIMEOUT_MS: '' });
+      expect(config.queue.queueName).to.equal('search_tasks_queue');
+      expect(config.queue.prefetch).to.equal(10);
+      expect(config.search.timeoutMs).to.equal(5000);
+    });
+
     it('reads every variable it documents', () => {
       const config = loadConfig({
         NODE_ENV: 'production',
@@ -57,6 +81,18 @@ describe('config', () => {
         REDIS_URL: 'redis://cache:6379/2',
         REDIS_KEY_PREFIX: 'm1:',
         AMQP_URL: 'amqp://mq',
+        SEARCH_EXCHANGE: 'ex',
+        SEARCH_ROUTING_KEY: 'rk',
+        SEARCH_QUEUE: 'q',
+        SEARCH_DEAD_LETTER_EXCHANGE: 'dlx',
+        SEARCH_DEAD_LETTER_QUEUE: 'dlq',
+        SEARCH_PREFETCH: '4',
+        SEARCH_MAX_ATTEMPTS: '5',
+        SEARCH_MAX_PHRASE_LENGTH: '64',
+        SEARCH_MAX_RESULTS: '50',
+        SEARCH_TIMEOUT_MS: '2000',
+        SEARCH_RESULT_TTL_SECONDS: '60',
+        SEARCH_PENDING_TTL_SECONDS: '120',
         AUTH_DISABLED: 'true',
         SESSION_TTL_SECONDS: '7200',
         SESSION_TOUCH_SECONDS: '0',
@@ -71,7 +107,24 @@ describe('config', () => {
         logLevel: 'debug',
         database: { backend: 'postgres', url: 'postgres://app:pw@db:5432/messenger', poolSize: 25 },
         store: { backend: 'redis', url: 'redis://cache:6379/2', keyPrefix: 'm1:' },
-        queue: { backend: 'amqp', url: 'amqp://mq' },
+        queue: {
+          backend: 'amqp',
+          url: 'amqp://mq',
+          exchange: 'ex',
+          routingKey: 'rk',
+          queueName: 'q',
+          deadLetterExchange: 'dlx',
+          deadLetterQueue: 'dlq',
+          prefetch: 4,
+          maxAttempts: 5,
+        },
+        search: {
+          maxPhraseLength: 64,
+          maxResults: 50,
+          timeoutMs: 2000,
+          resultTtlSeconds: 60,
+          pendingTtlSeconds: 120,
+        },
         auth: { disabled: true, sessionTtlSeconds: 7200, sessionTouchSeconds: 0 },
         http: { bodyLimitBytes: 2048, shutdownTimeoutMs: 500 },
         migrateOnStart: false,
@@ -114,6 +167,7 @@ describe('config', () => {
         DATABASE_POOL_SIZE: '0',
         REDIS_URL: 'memcached://127.0.0.1',
         AMQP_URL: 'kafka://127.0.0.1',
+        SEARCH_MAX_ATTEMPTS: '0',
         AUTH_DISABLED: 'maybe',
         SESSION_TTL_SECONDS: '-5',
         BODY_LIMIT_BYTES: '1.5',
@@ -128,6 +182,7 @@ describe('config', () => {
         'DATABASE_POOL_SIZE',
         'REDIS_URL',
         'AMQP_URL',
+        'SEARCH_MAX_ATTEMPTS',
         'AUTH_DISABLED',
         'SESSION_TTL_SECONDS',
         'BODY_LIMIT_BYTES',
@@ -145,6 +200,15 @@ describe('config', () => {
       ['SESSION_TTL_SECONDS', '0'],
       ['BODY_LIMIT_BYTES', '1023'],
       ['SHUTDOWN_TIMEOUT_MS', '600001'],
+      ['SEARCH_PREFETCH', '0'],
+      ['SEARCH_PREFETCH', '1001'],
+      ['SEARCH_MAX_ATTEMPTS', '0'],
+      ['SEARCH_MAX_ATTEMPTS', '101'],
+      ['SEARCH_MAX_PHRASE_LENGTH', '3'],
+      ['SEARCH_MAX_RESULTS', '0'],
+      ['SEARCH_TIMEOUT_MS', '99'],
+      ['SEARCH_RESULT_TTL_SECONDS', '0'],
+      ['SEARCH_PENDING_TTL_SECONDS', 'soon'],
     ];
     for (const [variable, value] of badNumbers) {
       it(`rejects ${variable}=${value} as out of range or not an integer`, () => {
@@ -172,6 +236,7 @@ describe('config', () => {
         'config.database',
         'config.store',
         'config.queue',
+        'config.search',
         'config.auth',
         'config.http',
       ]);

@@ -7,7 +7,7 @@ import { closeSharedBackends, describeBackends } from '../../api/test/support/ba
 export const mochaHooks = {
   beforeAll(): void {
     console.log(`\nbackends under test: ${describeBackends()}`);
-    const real = ['TEST_POSTGRES_URL', 'TEST_REDIS_URL'].filter((v) => process.env[v]);
+    const real = ['TEST_POSTGRES_URL', 'TEST_REDIS_URL', 'TEST_AMQP_URL'].filter((v) => process.env[v]);
     console.log(
       `real services for conformance suites: ${real.length > 0 ? real.join(', ') : 'none (skipped)'}\n`,
     );

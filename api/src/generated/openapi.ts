@@ -193,6 +193,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/chats/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a search
+         * @description Starts a full-text search over the messages of the chats the caller is a member of, and
+         *     answers the task's id at once; poll `GET /v1/chats/search/status/{task_id}`, then read the
+         *     results. Matching understands word forms (English and Russian), prefixes, hyphenated words,
+         *     e-mail addresses and URLs, mixed case and typos of up to 2 characters in words of 5 or more.
+         *     All words of the phrase must match. With `AUTH_DISABLED=true`, `user_id` names the caller and is
+         *     required.
+         */
+        post: operations["createSearchTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chats/search/status/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A search's status
+         * @description `WAITING` (queued), `IN_PROCESS`, `SUCCESS` or `FAILED`, with when it was created and finished,
+         *     how many results it found and, for `FAILED`, why. A task expires `SEARCH_RESULT_TTL_SECONDS`
+         *     (300) after it finished; an unknown, expired, malformed or another user's task is 404.
+         */
+        get: operations["getSearchTaskStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chats/search/{task_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a search's results
+         * @description A page of the results, newest first (at most `SEARCH_MAX_RESULTS`, 100, per task). Reading
+         *     drains: passing `from` acknowledges every result before it, and those are removed; the same
+         *     `from` may be sent again (a lost response is retried without loss). Each item says where the
+         *     match is (`highlights`: character offsets into `text`).
+         */
+        get: operations["listSearchResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/chats/{chat_id}/users": {
         parameters: {
             query?: never;
@@ -254,7 +324,7 @@ export interface components {
              * @description A stable code to branch on.
              * @enum {string}
              */
-            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "method-not-allowed" | "user-already-exists" | "payload-too-large" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
+            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "task-not-found" | "method-not-allowed" | "user-already-exists" | "task-not-complete" | "task-failed" | "payload-too-large" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
             /** @description What was wrong, for humans. */
             detail: string;
         };
@@ -355,6 +425,74 @@ export interface components {
          */
         MessagePage: {
             messages: components["schemas"]["Message"][];
+            next?: components["schemas"]["Next"];
+        };
+        /**
+         * @example {
+         *       "task_id": "7a1d3c5e-9b2f-4e8a-8c6d-1f0e2b3a4c5d",
+         *       "status": "SUCCESS",
+         *       "created_at": "2026-11-21T09:00:00.000Z",
+         *       "finished_at": "2026-11-21T09:00:00.120Z",
+         *       "result_count": 3,
+         *       "partial": false,
+         *       "reason": null
+         *     }
+         */
+        SearchTaskStatus: {
+            task_id: components["schemas"]["Id"];
+            /** @enum {string} */
+            status: "WAITING" | "IN_PROCESS" | "SUCCESS" | "FAILED";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** @description How many results it found (at most 100), once finished. */
+            result_count?: number | null;
+            /** @description True when the time limit (`SEARCH_TIMEOUT_MS`) cut the search short. */
+            partial?: boolean;
+            /** @description Why it failed (`FAILED` only). */
+            reason?: string | null;
+        };
+        SearchHit: {
+            message_id: components["schemas"]["Id"];
+            chat_id: components["schemas"]["Id"];
+            user_id: components["schemas"]["Id"];
+            user_name: string;
+            text: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Where the phrase matched, as character offsets into `text` (`end` exclusive). */
+            highlights: {
+                start: number;
+                end: number;
+            }[];
+        };
+        /**
+         * @example {
+         *       "messages": [
+         *         {
+         *           "message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
+         *           "chat_id": "4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30",
+         *           "user_id": "9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18",
+         *           "user_name": "alice",
+         *           "text": "Weekend plans are on!",
+         *           "created_at": "2026-11-21T09:00:00.000Z",
+         *           "highlights": [
+         *             {
+         *               "start": 0,
+         *               "end": 7
+         *             },
+         *             {
+         *               "start": 8,
+         *               "end": 13
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        SearchResultPage: {
+            messages: components["schemas"]["SearchHit"][];
             next?: components["schemas"]["Next"];
         };
     };
@@ -461,6 +599,22 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description `task-not-found`: unknown, expired, malformed, or another user's task. */
+        TaskNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "task-not-found",
+                 *       "detail": "no search task with id \"7a1d3c5e-…\""
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `payload-too-large`: the body is over `BODY_LIMIT_BYTES` (64 KiB by default). */
         PayloadTooLarge: {
             headers: {
@@ -516,6 +670,11 @@ export interface components {
          * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
          */
         ChatId: string;
+        /**
+         * @description An id from `POST /v1/chats/search`. Unknown, expired or malformed ids are 404 `task-not-found`.
+         * @example 7a1d3c5e-9b2f-4e8a-8c6d-1f0e2b3a4c5d
+         */
+        TaskId: string;
         /**
          * @description The caller, as the original API named it. With a session: optional, and it must be the
          *     caller. With `AUTH_DISABLED=true`: the caller.
@@ -854,6 +1013,162 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["UserNotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSearchTask: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "message": "weekend plans"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The phrase; more than 3 characters after trimming, at most `SEARCH_MAX_PHRASE_LENGTH` (256). */
+                    message: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The task is queued. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "task_id": "7a1d3c5e-9b2f-4e8a-8c6d-1f0e2b3a4c5d"
+                     *     }
+                     */
+                    "application/json": {
+                        task_id: components["schemas"]["Id"];
+                    };
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["UserNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSearchTaskStatus: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats/search`. Unknown, expired or malformed ids are 404 `task-not-found`.
+                 * @example 7a1d3c5e-9b2f-4e8a-8c6d-1f0e2b3a4c5d
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task's status. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchTaskStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TaskNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSearchResults: {
+        parameters: {
+            query: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+                /**
+                 * @description How many items at most (1 to 1000).
+                 * @example 50
+                 */
+                limit: components["parameters"]["Limit"];
+                /** @description The `next.iterator` of the previous page; omit for the first page. */
+                from?: components["parameters"]["From"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats/search`. Unknown, expired or malformed ids are 404 `task-not-found`.
+                 * @example 7a1d3c5e-9b2f-4e8a-8c6d-1f0e2b3a4c5d
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of results. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResultPage"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TaskNotFound"];
+            /** @description `task-not-complete` (still `WAITING` or `IN_PROCESS`: poll the status) or `task-failed`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "task-not-complete",
+                     *       "detail": "the task is IN_PROCESS"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -29,6 +29,11 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     REDIS_URL: process.env.REDIS_URL ?? 'memory://',
     AMQP_URL: process.env.AMQP_URL ?? 'memory://',
     REDIS_KEY_PREFIX: `test-${RUN_ID}:`,
+    // Unique topology per run, so runs sharing one RabbitMQ never see each other's jobs.
+    SEARCH_EXCHANGE: `test_${RUN_ID}_search_tasks_exchange`,
+    SEARCH_QUEUE: `test_${RUN_ID}_search_tasks_queue`,
+    SEARCH_DEAD_LETTER_EXCHANGE: `test_${RUN_ID}_search_tasks_dlx`,
+    SEARCH_DEAD_LETTER_QUEUE: `test_${RUN_ID}_search_tasks_dead`,
     AUTH_DISABLED: 'false',
     ...overrides,
   };
@@ -36,6 +41,38 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig(testEnv(overrides));
+}
+
+/** Topologies this run declared on RabbitMQ, deleted at the end so nothing is left in the broker. */
+const topologies = new Set<string>([RUN_ID]);
+
+/** Env overrides for a queue topology of its own (an app that must not share jobs with the others). */
+export function uniqueTopology(): Record<string, string> {
+  const id = `${RUN_ID}_${randomBytes(3).toString('hex')}`;
+  topologies.add(id);
+  return {
+    SEARCH_EXCHANGE: `test_${id}_search_tasks_exchange`,
+    SEARCH_QUEUE: `test_${id}_search_tasks_queue`,
+    SEARCH_DEAD_LETTER_EXCHANGE: `test_${id}_search_tasks_dlx`,
+    SEARCH_DEAD_LETTER_QUEUE: `test_${id}_search_tasks_dead`,
+  };
+}
+
+async function deleteTopologies(url: string): Promise<void> {
+  const amqp = await import('amqplib');
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    for (const id of topologies) {
+      await channel.deleteQueue(`test_${id}_search_tasks_queue`);
+      await channel.deleteQueue(`test_${id}_search_tasks_dead`);
+      await channel.deleteExchange(`test_${id}_search_tasks_exchange`);
+      await channel.deleteExchange(`test_${id}_search_tasks_dlx`);
+    }
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
 }
 
 let shared: Promise<{ database: Database; store: Store }> | undefined;
@@ -53,6 +90,8 @@ export function sharedBackends(): Promise<{ database: Database; store: Store }> 
 }
 
 export async function closeSharedBackends(): Promise<void> {
+  const { queue } = testConfig();
+  if (queue.backend === 'amqp') await deleteTopologies(queue.url);
   if (!shared) return;
   const { database, store } = await shared;
   shared = undefined;

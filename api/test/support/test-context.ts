@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import createClient, { type Client } from 'openapi-fetch';
-import type { Config, Database, Logger, Store } from '@messenger/shared';
+import {
+  connectQueue,
+  type Config,
+  type Database,
+  type Logger,
+  type Queue,
+  type Store,
+} from '@messenger/shared';
+import { startWorker, type Worker } from '@messenger/consumer';
 import { App } from '../../src/app.ts';
 import type { paths } from '../../src/generated/openapi.ts';
 import { sharedBackends, testConfig } from './backends.ts';
@@ -35,6 +43,7 @@ export class TestContext {
     readonly app: App,
     readonly baseUrl: string,
     private readonly contract: ContractValidator,
+    private readonly worker: { worker: Worker; queue: Queue } | undefined,
   ) {
     this.api = this.client();
   }
@@ -51,18 +60,46 @@ export class TestContext {
     return this.app.config;
   }
 
+  /**
+   * Starts an app. A search worker runs beside it, as in production: inside the app on the
+   * in-process queue, as a worker of its own on RabbitMQ; `worker: false` runs none.
+   */
   static async start(
     env: Record<string, string> = {},
-    deps: { database?: Database; store?: Store; logger?: Logger } = {},
+    deps: { database?: Database; store?: Store; logger?: Logger; worker?: boolean } = {},
   ): Promise<TestContext> {
     validator ??= ContractValidator.create();
     const backends = await sharedBackends();
-    const app = await App.create(testConfig(env), { ...backends, ...deps });
+    const config = testConfig(env);
+    const wantWorker = deps.worker ?? true;
+    const app = await App.create(config, {
+      ...backends,
+      ...deps,
+      runWorker: wantWorker && config.queue.backend === 'memory',
+    });
+    let worker: { worker: Worker; queue: Queue } | undefined;
+    if (wantWorker && config.queue.backend === 'amqp') {
+      const queue = await connectQueue(config, app.logger);
+      worker = {
+        queue,
+        worker: await startWorker({
+          database: app.database,
+          store: app.store,
+          config,
+          queue,
+          logger: app.logger,
+        }),
+      };
+    }
     const baseUrl = await app.start();
-    return new TestContext(app, baseUrl, await validator);
+    return new TestContext(app, baseUrl, await validator, worker);
   }
 
   async stop(): Promise<void> {
+    if (this.worker) {
+      await this.worker.worker.stop();
+      await this.worker.queue.close();
+    }
     await this.app.stop();
   }
 

@@ -55,9 +55,11 @@ function connectPostgres(url: string, poolSize: number): Database {
 }
 
 async function connectPglite(url: string): Promise<Database> {
-  const [{ PGlite }, { pg_trgm }, { PGliteDialect }] = await Promise.all([
+  const [{ PGlite }, { pg_trgm }, { fuzzystrmatch }, { PGliteDialect }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('@electric-sql/pglite/contrib/pg_trgm'),
+    // levenshtein, for the search's typo stage (migrations/0002_search.sql)
+    import('@electric-sql/pglite/contrib/fuzzystrmatch'),
     import('kysely-pglite-dialect'),
   ]);
   const location = url.slice('pglite://'.length);
@@ -65,7 +67,7 @@ async function connectPglite(url: string): Promise<Database> {
   const dataDir = inMemory ? 'memory://' : location;
   if (!inMemory) await mkdir(location, { recursive: true });
   // An undefined first argument silently drops the extensions: always pass the options object.
-  const pglite = new PGlite({ dataDir, extensions: { pg_trgm } });
+  const pglite = new PGlite({ dataDir, extensions: { pg_trgm, fuzzystrmatch } });
   await pglite.waitReady;
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   return {

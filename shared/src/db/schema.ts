@@ -54,6 +54,16 @@ export interface MessagesTable {
   user_id: string;
   text: string;
   created_at: Timestamp;
+  /**
+   * Generated from `text` (migrations/0002_search.sql): english (weight A), russian (B) and simple (C)
+   * lexemes. Read by the search only; never written.
+   */
+  search_vector: ColumnType<string, never, never>;
+}
+
+/** The vocabulary of the search's typo stage: each distinct lowercase word of 5–32 letters, filled by a trigger. */
+export interface SearchWordsTable {
+  word: string;
 }
 
 export interface DB {
@@ -62,6 +72,7 @@ export interface DB {
   chats: ChatsTable;
   chat_members: ChatMembersTable;
   messages: MessagesTable;
+  search_words: SearchWordsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

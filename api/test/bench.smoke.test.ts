@@ -1,0 +1,109 @@
+/**
+ * The benchmark (bench/run.ts, `make bench`) in its smoke mode, so that it cannot rot: it builds and
+ * starts the API, seeds, runs every scenario and baseline for about a second and prints its table.
+ * Only that it ran and what the table is made of are checked, never a figure: CI machines are small
+ * and shared. It needs real PostgreSQL and Redis (TEST_POSTGRES_URL, TEST_REDIS_URL), makes a
+ * database of its own on that server and drops it.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+
+const SCENARIOS = ['send', 'history-cached', 'history-uncached', 'login'];
+const BASELINES = ['bare-koa', 'pg-insert'];
+
+const postgresUrl = process.env.TEST_POSTGRES_URL;
+const redisUrl = process.env.TEST_REDIS_URL;
+const missing = Object.entries({ TEST_POSTGRES_URL: postgresUrl, TEST_REDIS_URL: redisUrl })
+  .filter(([, value]) => !value)
+  .map(([name]) => name);
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The cells of the table's rows, by their first cell. */
+function tableRows(stdout: string): Map<string, string[]> {
+  const rows = new Map<string, string[]>();
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('|') || /^\|[\s:-]+\|/.test(line)) continue;
+    const cells = line
+      .slice(1, -1)
+      .split('|')
+      .map((c) => c.trim());
+    rows.set(cells[0] ?? '', cells);
+  }
+  return rows;
+}
+
+describe(`the benchmark, smoke mode${missing.length > 0 ? ` (skipped: set ${missing.join(' and ')})` : ''}`, function () {
+  this.timeout(180_000);
+  let resultsDir: string | undefined;
+
+  after(async () => {
+    if (resultsDir) await rm(resultsDir, { recursive: true, force: true });
+  });
+
+  it('runs every scenario and both baselines and prints one table with a ratio to its baseline', async function () {
+    if (!postgresUrl || !redisUrl) {
+      if (process.env.REQUIRE_REAL_SERVICES === '1') {
+        throw new Error(`REQUIRE_REAL_SERVICES=1 but ${missing.join(' and ')} not set`);
+      }
+      this.skip();
+    }
+    resultsDir = await mkdtemp(path.join(tmpdir(), 'messenger-bench-'));
+    const { code, stdout, stderr } = await run([
+      '--smoke',
+      '--postgres-url',
+      postgresUrl,
+      '--redis-url',
+      redisUrl,
+      // Its own database, so that a developer's `make bench` on the same server is left alone.
+      '--database',
+      `messenger_bench_smoke_${randomBytes(4).toString('hex')}`,
+      '--results-dir',
+      resultsDir,
+    ]);
+    expect(code, `the bench exited ${code}:\n${stderr.slice(-4_000)}`).to.equal(0);
+
+    const rows = tableRows(stdout);
+    const header = rows.get('scenario');
+    expect(header, `no table header in:\n${stdout}`).to.include.members([
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+    ]);
+    const ratioColumn = header?.indexOf('ratio') ?? -1;
+    expect(ratioColumn, 'a ratio column').to.be.above(0);
+    for (const name of SCENARIOS) {
+      expect(rows.has(name), `a row for ${name} in:\n${stdout}`).to.equal(true);
+      expect(rows.get(name)?.[ratioColumn]).to.match(/ × (bare-koa|pg-insert)$/);
+    }
+    expect(rows.get('send')?.[ratioColumn]).to.match(/× pg-insert$/);
+    for (const name of BASELINES) expect(rows.has(`baseline: ${name}`), `a row for ${name}`).to.equal(true);
+
+    const files = await readdir(resultsDir);
+    expect(files.filter((f) => f.endsWith('.json'))).to.have.length(1);
+    const report = JSON.parse(await readFile(path.join(resultsDir, files[0] ?? ''), 'utf8')) as {
+      rows: Array<{ name: string }>;
+      table: string;
+    };
+    expect(report.rows.map((r) => r.name)).to.have.members([...SCENARIOS, ...BASELINES]);
+    expect(stdout).to.contain(report.table);
+  });
+});

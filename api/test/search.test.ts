@@ -1,0 +1,445 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { MemoryStore, SearchTaskStore, connectQueue, type SearchStatus } from '@messenger/shared';
+import { startWorker, type SearchEngine } from '@messenger/consumer';
+import { SearchRepository } from '../../consumer/src/search/search.repository.ts';
+import type { components } from '../src/generated/openapi.ts';
+import { testConfig, uniqueTopology } from './support/backends.ts';
+import { expectError } from './support/expect-error.ts';
+import { TestContext, uniqueName, type TestUser } from './support/test-context.ts';
+
+type Hit = components['schemas']['SearchHit'];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls a task's status until it is one of `wanted`. */
+async function waitForStatus(
+  user: TestUser,
+  taskId: string,
+  wanted: SearchStatus[] = ['SUCCESS', 'FAILED'],
+  timeoutMs = 15_000,
+): Promise<components['schemas']['SearchTaskStatus']> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { data, response } = await user.api.GET('/v1/chats/search/status/{task_id}', {
+      params: { path: { task_id: taskId } },
+    });
+    if (response.status === 200 && data && wanted.includes(data.status)) return data;
+    if (Date.now() > until)
+      throw new Error(`task ${taskId} is ${data?.status ?? response.status}, not ${wanted.join('/')}`);
+    await sleep(50);
+  }
+}
+
+async function startSearch(user: TestUser, phrase: string): Promise<string> {
+  const { data, response, error } = await user.api.POST('/v1/chats/search', { body: { message: phrase } });
+  if (response.status !== 201 || !data)
+    throw new Error(`search answered ${response.status} ${JSON.stringify(error)}`);
+  return data.task_id;
+}
+
+async function readAll(user: TestUser, taskId: string, limit = 1000): Promise<Hit[]> {
+  const { data, response } = await user.api.GET('/v1/chats/search/{task_id}/messages', {
+    params: { path: { task_id: taskId }, query: { limit } },
+  });
+  expect(response.status).to.equal(200);
+  return data!.messages;
+}
+
+/** Runs a search to the end and answers its results. */
+async function search(user: TestUser, phrase: string): Promise<Hit[]> {
+  const taskId = await startSearch(user, phrase);
+  const status = await waitForStatus(user, taskId);
+  expect(status.status, status.reason ?? '').to.equal('SUCCESS');
+  return readAll(user, taskId);
+}
+
+describe('search', function () {
+  this.timeout(60_000);
+  let t: TestContext;
+  let alice: TestUser;
+  let bob: TestUser;
+  let chatId: string;
+  let othersChat: string;
+  /** A word no other test run has used, so results are exactly this file's messages. */
+  const tag = `zq${randomUUID().slice(0, 8).replace(/-/g, '')}`;
+
+  before(async () => {
+    t = await TestContext.start();
+    alice = await t.registerUser('alice');
+    bob = await t.registerUser('bob');
+    chatId = await t.createChat(alice);
+    othersChat = await t.createChat(bob);
+  });
+  after(() => t.stop());
+
+  describe('POST /v1/chats/search (createSearchTask)', () => {
+    it('answers 401 auth-failed without a session', async () => {
+      expectError(
+        await t.api.POST('/v1/chats/search', { body: { message: 'hello there' } }),
+        401,
+        'auth-failed',
+      );
+    });
+
+    it('answers 400 bad-parameters for a missing, non-string, too short (after trimming) or too long phrase', async () => {
+      const bodies = [
+        {},
+        { message: 42 },
+        { message: 'abc' },
+        { message: '   ab   ' },
+        { message: 'x'.repeat(257) },
+      ];
+      for (const body of bodies) {
+        expectError(
+          await alice.api.POST('/v1/chats/search', { body: body as never }),
+          400,
+          'bad-parameters',
+          /message/,
+        );
+      }
+    });
+
+    it('answers 201 with a task id, and the task goes WAITING → SUCCESS with when it started and ended', async () => {
+      const taskId = await startSearch(alice, 'nothing matches this');
+      const done = await waitForStatus(alice, taskId);
+      expect(done).to.include({
+        task_id: taskId,
+        status: 'SUCCESS',
+        result_count: 0,
+        partial: false,
+        reason: null,
+      });
+      expect(Date.parse(done.finished_at!)).to.be.at.least(Date.parse(done.created_at));
+    });
+  });
+
+  describe('GET /v1/chats/search/status/{task_id} (getSearchTaskStatus)', () => {
+    it('answers 401 without a session', async () => {
+      const answer = await t.api.GET('/v1/chats/search/status/{task_id}', {
+        params: { path: { task_id: randomUUID() } },
+      });
+      expectError(answer, 401, 'auth-failed');
+    });
+
+    it("answers 404 task-not-found for an unknown, a malformed and another user's task", async () => {
+      const bobsTask = await startSearch(bob, 'bob searches');
+      for (const taskId of [randomUUID(), 'random_task', bobsTask]) {
+        const answer = await alice.api.GET('/v1/chats/search/status/{task_id}', {
+          params: { path: { task_id: taskId } },
+        });
+        expectError(answer, 404, 'task-not-found');
+      }
+    });
+  });
+
+  describe('results', () => {
+    let ids: string[];
+    before(async () => {
+      ids = [];
+      for (let i = 0; i < 7; i++) ids.push(await t.post(alice, chatId, `${tag} number ${i}`));
+      await t.post(bob, othersChat, `${tag} in a chat alice is not in`);
+    });
+
+    it("finds only messages of the caller's chats, newest first, with where they matched", async () => {
+      const hits = await search(alice, tag);
+      expect(hits.map((h) => h.message_id)).to.deep.equal([...ids].reverse());
+      const [first] = hits;
+      expect(first).to.include({
+        chat_id: chatId,
+        user_id: alice.userId,
+        user_name: alice.userName,
+        text: `${tag} number 6`,
+      });
+      expect(first!.highlights).to.deep.equal([{ start: 0, end: tag.length }]);
+    });
+
+    it('answers 401, 404 for another user, 400 for a bad limit or foreign iterator', async () => {
+      const taskId = await startSearch(alice, tag);
+      await waitForStatus(alice, taskId);
+      const path = { task_id: taskId };
+      expectError(
+        await t.api.GET('/v1/chats/search/{task_id}/messages', { params: { path, query: { limit: 5 } } }),
+        401,
+        'auth-failed',
+      );
+      expectError(
+        await bob.api.GET('/v1/chats/search/{task_id}/messages', { params: { path, query: { limit: 5 } } }),
+        404,
+        'task-not-found',
+      );
+      for (const limit of [0, 1001, -1]) {
+        const answer = await alice.api.GET('/v1/chats/search/{task_id}/messages', {
+          params: { path, query: { limit } },
+        });
+        expectError(answer, 400, 'bad-parameters', /limit/);
+      }
+      const garbage = await alice.api.GET('/v1/chats/search/{task_id}/messages', {
+        params: { path, query: { limit: 5, from: 'not-an-iterator' } },
+      });
+      expectError(garbage, 400, 'bad-parameters', /from/);
+    });
+
+    it('pages with limit and from, and a from acknowledges (drains) what came before, retryable', async () => {
+      const taskId = await startSearch(alice, tag);
+      await waitForStatus(alice, taskId);
+      const page = (from?: string) =>
+        alice.api.GET('/v1/chats/search/{task_id}/messages', {
+          params: { path: { task_id: taskId }, query: { limit: 3, ...(from ? { from } : {}) } },
+        });
+      const first = await page();
+      expect(first.data!.messages.map((m) => m.message_id)).to.deep.equal([ids[6], ids[5], ids[4]]);
+      const second = await page(first.data!.next!.iterator);
+      expect(second.data!.messages.map((m) => m.message_id)).to.deep.equal([ids[3], ids[2], ids[1]]);
+      // The same from again: the response was lost, nothing is.
+      const retried = await page(first.data!.next!.iterator);
+      expect(retried.data).to.deep.equal(second.data);
+      // What was acknowledged is gone from the store: a fresh read starts after it.
+      const afresh = await page();
+      expect(afresh.data!.messages[0]!.message_id).to.equal(ids[3]);
+      const last = await page(second.data!.next!.iterator);
+      expect(last.data!.messages.map((m) => m.message_id)).to.deep.equal([ids[0]]);
+      expect(last.data!.next).to.equal(undefined);
+      // An iterator from before the drained point names results that are gone.
+      expectError(await page(first.data!.next!.iterator), 400, 'bad-parameters', /acknowledged/);
+    });
+
+    it('keeps at most 100 results, the newest', async () => {
+      const many = await t.createChat(alice);
+      const word = `${tag}many`;
+      const posted: string[] = [];
+      for (let i = 0; i < 105; i++) posted.push(await t.post(alice, many, `${word} ${i}`));
+      const taskId = await startSearch(alice, word);
+      expect((await waitForStatus(alice, taskId)).result_count).to.equal(100);
+      const hits = await readAll(alice, taskId);
+      expect(hits.map((h) => h.message_id)).to.deep.equal(posted.slice(5).reverse());
+    });
+
+    it('no longer finds the messages of a chat the user was in, once removed from it', async () => {
+      const shared = await t.createChat(bob);
+      await t.addMember(bob, shared, alice);
+      await t.post(bob, shared, `${tag}removal hello`);
+      expect(await search(alice, `${tag}removal`)).to.have.length(1);
+      await t.database.db
+        .deleteFrom('chat_members')
+        .where('chat_id', '=', shared)
+        .where('user_id', '=', alice.userId)
+        .execute();
+      expect(await search(alice, `${tag}removal`)).to.have.length(0);
+    });
+  });
+
+  describe('matching rules, end to end', () => {
+    const rules: Array<[string, string, string]> = [
+      ['English word forms', 'I was running late', 'runs'],
+      ['Russian word forms', 'Новое сообщение в чате', 'сообщения'],
+      ['prefixes', 'see the message above', 'mess'],
+      ['hyphenated words', 'a state-of-the-art design', 'state-of-the-art'],
+      ['e-mail addresses', 'write to bob@example.com today', 'bob@example.com'],
+      ['URLs', 'docs at https://example.com/guide/start', 'example.com/guide'],
+      ['mixed case', 'The QuickBrown fox', 'quickbrown'],
+      ['typos of up to 2 characters in words of 5 or more', 'hello world', 'helo wrold'],
+      ['stop words alone', 'to be or not to be', 'to be or not'],
+    ];
+    for (const [rule, text, phrase] of rules) {
+      it(`finds by ${rule}: "${phrase}" finds "${text}"`, async () => {
+        const chat = await t.createChat(alice);
+        const id = await t.post(alice, chat, `${text} ${tag}rules`);
+        const hits = await search(alice, `${phrase} ${tag}rules`);
+        expect(hits.map((h) => h.message_id)).to.include(id);
+      });
+    }
+  });
+
+  describe('a task that has not finished, failed, or expired', () => {
+    it('answers 409 task-not-complete while the task waits for a worker', async () => {
+      const idle = await TestContext.start(uniqueTopology(), { worker: false });
+      try {
+        const user = await idle.registerUser('waiting');
+        const taskId = await startSearch(user, 'still waiting');
+        expect((await waitForStatus(user, taskId, ['WAITING'])).status).to.equal('WAITING');
+        const answer = await user.api.GET('/v1/chats/search/{task_id}/messages', {
+          params: { path: { task_id: taskId }, query: { limit: 5 } },
+        });
+        expectError(answer, 409, 'task-not-complete', /WAITING/);
+      } finally {
+        await idle.stop();
+      }
+    });
+
+    it('retries a job that fails, then marks it FAILED (409 task-failed) and dead-letters it', async () => {
+      const topology = uniqueTopology();
+      const config = testConfig({ ...topology, SEARCH_MAX_ATTEMPTS: '3' });
+      const idle = await TestContext.start({ ...topology, SEARCH_MAX_ATTEMPTS: '3' }, { worker: false });
+      const queue = await connectQueue(config);
+      let calls = 0;
+      const failing: SearchEngine = {
+        search: async () => {
+          calls++;
+          throw new Error('the search exploded');
+        },
+      };
+      const worker = await startWorker({
+        database: idle.database,
+        store: idle.store,
+        config,
+        queue,
+        logger: idle.app.logger,
+        engine: failing,
+      });
+      try {
+        const user = await idle.registerUser('failing');
+        const taskId = await startSearch(user, 'this will fail');
+        const status = await waitForStatus(user, taskId, ['FAILED']);
+        expect(status.reason).to.be.a('string').and.not.equal('');
+        expect(calls).to.equal(3);
+        const answer = await user.api.GET('/v1/chats/search/{task_id}/messages', {
+          params: { path: { task_id: taskId }, query: { limit: 5 } },
+        });
+        expectError(answer, 409, 'task-failed');
+        const until = Date.now() + 5_000;
+        while ((await queue.deadLetterCount()) < 1 && Date.now() < until) await sleep(50);
+        expect(await queue.deadLetterCount()).to.equal(1);
+      } finally {
+        await worker.stop();
+        await queue.close();
+        await idle.stop();
+      }
+    });
+
+    it('expires a finished task and its results after SEARCH_RESULT_TTL_SECONDS', async () => {
+      const short = await TestContext.start({ ...uniqueTopology(), SEARCH_RESULT_TTL_SECONDS: '1' });
+      try {
+        const user = await short.registerUser('expiry');
+        const taskId = await startSearch(user, 'gone soon');
+        await waitForStatus(user, taskId);
+        await sleep(1_300);
+        const answer = await user.api.GET('/v1/chats/search/status/{task_id}', {
+          params: { path: { task_id: taskId } },
+        });
+        expectError(answer, 404, 'task-not-found');
+        expect(await short.store.get(`search:results:${taskId}`)).to.equal(null);
+        expect(await short.store.get(`search:task:${taskId}`)).to.equal(null);
+      } finally {
+        await short.stop();
+      }
+    });
+  });
+
+  describe('when a consumer dies mid-job', () => {
+    it('another consumer picks the job up and finishes it', async () => {
+      const topology = uniqueTopology();
+      const config = testConfig(topology);
+      const idle = await TestContext.start(topology, { worker: false });
+      const real = new SearchRepository(idle.database.db);
+      let startedSlowJob!: () => void;
+      const slowStarted = new Promise<void>((resolve) => (startedSlowJob = resolve));
+      const slow: SearchEngine = {
+        search: async (input) => {
+          startedSlowJob();
+          await sleep(10_000);
+          return real.search(input);
+        },
+      };
+      const deps = { database: idle.database, store: idle.store, config, logger: idle.app.logger };
+      const firstQueue = await connectQueue(config);
+      await startWorker({ ...deps, queue: firstQueue, engine: slow });
+      const secondQueue = await connectQueue(config);
+      let second: Awaited<ReturnType<typeof startWorker>> | undefined;
+      try {
+        const user = await idle.registerUser('crash');
+        const chat = await idle.createChat(user);
+        const id = await idle.post(user, chat, `${tag}crash survived`);
+        const taskId = await startSearch(user, `${tag}crash`);
+        await slowStarted;
+        expect((await waitForStatus(user, taskId, ['IN_PROCESS'])).status).to.equal('IN_PROCESS');
+        await firstQueue.close(); // the first consumer dies with the job unacknowledged
+        second = await startWorker({ ...deps, queue: secondQueue });
+        const done = await waitForStatus(user, taskId);
+        expect(done.status).to.equal('SUCCESS');
+        expect((await readAll(user, taskId)).map((h) => h.message_id)).to.deep.equal([id]);
+      } finally {
+        await second?.stop();
+        await secondQueue.close();
+        await idle.stop();
+      }
+    });
+  });
+
+  describe('when the broker cannot take the job', () => {
+    it('answers 503 service-unavailable and leaves no task behind', async () => {
+      const written: string[] = [];
+      const store = new (class extends MemoryStore {
+        override async set(key: string, value: string, ttl?: number) {
+          written.push(key);
+          return super.set(key, value, ttl);
+        }
+      })(`broker-down-${uniqueName()}:`);
+      const down = await TestContext.start(
+        { AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' },
+        { store, worker: false },
+      );
+      try {
+        const user = await down.registerUser('nobroker');
+        const answer = await user.api.POST('/v1/chats/search', { body: { message: 'anybody there' } });
+        expectError(answer, 503, 'service-unavailable', /queue/);
+        const taskKeys = written.filter((k) => k.startsWith('search:task:'));
+        expect(taskKeys).to.have.length(1);
+        expect(await store.get(taskKeys[0]!)).to.equal(null);
+        // and the rest of the API is unaffected
+        expect(
+          (await user.api.GET('/v1/chats', { params: { query: { limit: 1 } } })).response.status,
+        ).to.equal(200);
+      } finally {
+        await down.stop();
+        await store.close();
+      }
+    });
+  });
+
+  describe('with AUTH_DISABLED=true', () => {
+    let legacy: TestContext;
+    before(async () => {
+      legacy = await TestContext.start({ AUTH_DISABLED: 'true' });
+    });
+    after(() => legacy.stop());
+
+    it('needs ?user_id= (400), answers 404 user-not-found for an unknown one, and searches as that user', async () => {
+      expectError(
+        await legacy.api.POST('/v1/chats/search', { body: { message: 'legacy search' } }),
+        400,
+        'bad-parameters',
+        /user_id/,
+      );
+      const unknown = await legacy.api.POST('/v1/chats/search', {
+        params: { query: { user_id: randomUUID() } },
+        body: { message: 'legacy search' },
+      });
+      expectError(unknown, 404, 'user-not-found');
+      const created = await legacy.api.POST('/v1/chats', { body: { chat_name: 'legacy' } });
+      const chat = created.data!.chat_id;
+      const added = await legacy.api.POST('/v1/chats/{chat_id}/users', {
+        params: { path: { chat_id: chat } },
+        body: { user_name: uniqueName('legacy') },
+      });
+      const userId = added.data!.user_id;
+      await legacy.api.POST('/v1/chats/{chat_id}/messages', {
+        params: { path: { chat_id: chat }, query: { user_id: userId } },
+        body: { message: `${tag}legacy found` },
+      });
+      const task = await legacy.api.POST('/v1/chats/search', {
+        params: { query: { user_id: userId } },
+        body: { message: `${tag}legacy` },
+      });
+      expect(task.response.status).to.equal(201);
+      const tasks = new SearchTaskStore(legacy.store, legacy.config.search);
+      const until = Date.now() + 10_000;
+      while ((await tasks.get(task.data!.task_id))?.status !== 'SUCCESS' && Date.now() < until)
+        await sleep(50);
+      const page = await legacy.api.GET('/v1/chats/search/{task_id}/messages', {
+        params: { path: { task_id: task.data!.task_id }, query: { limit: 10 } },
+      });
+      expect(page.data!.messages.map((m) => m.text)).to.deep.equal([`${tag}legacy found`]);
+    });
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The ceiling for `send`: the SQL the API's send runs (api/src/messages/messages.repository.ts,
+ * `MessagesRepository.append`), issued straight through `pg` with the API's pool size and the bench's
+ * concurrency, to the same chats the send scenario writes to. No HTTP, no auth, no membership check:
+ * what is left between this and `send` is the API's own cost.
+ */
+import pg from 'pg';
+import type { LoadResult } from '../report.ts';
+import { percentile } from '../report.ts';
+
+export interface InsertTarget {
+  readonly chatId: string;
+  readonly userId: string;
+}
+
+export interface PgInsertOptions {
+  readonly databaseUrl: string;
+  readonly poolSize: number;
+  /** workers issuing transactions back to back, like autocannon's connections */
+  readonly concurrency: number;
+  readonly durationSec: number;
+  readonly warmupSec: number;
+  /** worker i writes to targets[i % length], as connection i of the send scenario does */
+  readonly targets: readonly InsertTarget[];
+  readonly text: (worker: number) => string;
+}
+
+// The statements Kysely compiles for `append` (checked against its output), same parameters.
+const BUMP_SEQ =
+  'update "chats" set "last_message_seq" = "last_message_seq" + $1, "last_message_at" = $2 where "id" = $3 returning "last_message_seq"';
+const INSERT =
+  'insert into "messages" ("chat_id", "seq", "user_id", "text") values ($1, $2, $3, $4) returning "id", "seq"';
+
+async function append(pool: pg.Pool, target: InsertTarget, text: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    try {
+      const chat = await client.query<{ last_message_seq: string }>(BUMP_SEQ, [1, new Date(), target.chatId]);
+      const row = chat.rows[0];
+      if (!row) throw new Error(`chat ${target.chatId} is gone`);
+      await client.query(INSERT, [target.chatId, Number(row.last_message_seq), target.userId, text]);
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * `concurrency` workers issue transactions back to back for warm-up + duration; only those that
+ * finish inside the measured window count (as in the HTTP runs).
+ */
+export async function runPgInsertBaseline(options: PgInsertOptions): Promise<LoadResult> {
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize });
+  pool.on('error', () => {});
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const windowStart = performance.now() + options.warmupSec * 1000;
+  const end = windowStart + options.durationSec * 1000;
+
+  const worker = async (i: number): Promise<void> => {
+    const target = options.targets[i % options.targets.length];
+    if (!target) throw new Error('pg-insert baseline: no targets');
+    const text = options.text(i);
+    while (performance.now() < end) {
+      const started = performance.now();
+      try {
+        await append(pool, target, text);
+        if (performance.now() >= windowStart) latencies.push(performance.now() - started);
+      } catch (err) {
+        if (performance.now() >= windowStart) errors += 1;
+        firstError ??= String(err);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)));
+  } finally {
+    await pool.end();
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    ok: latencies.length,
+    errors,
+    seconds: (performance.now() - windowStart) / 1000,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    ...(firstError ? { firstError } : {}),
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The bench's options: command-line flags first, then BENCH_* variables, then defaults. Smoke mode
+ * (`--smoke`, BENCH_SMOKE=1) is a fixed tiny run for CI: it ignores BENCH_DURATION/BENCH_CONNECTIONS
+ * so that an exported value cannot turn the CI check into a long run; flags still win.
+ */
+import { parseArgs } from 'node:util';
+
+export interface SeedSize {
+  /** registered users; connections take them round-robin */
+  readonly users: number;
+  /** chats the send scenario and the pg-insert baseline write to */
+  readonly sendChats: number;
+  /** chats the history scenarios read, each seeded with `messagesPerChat` messages */
+  readonly historyChats: number;
+  readonly messagesPerChat: number;
+}
+
+export interface BenchOptions {
+  readonly smoke: boolean;
+  /** seconds each scenario and baseline is measured */
+  readonly durationSec: number;
+  /** seconds of unmeasured load before each measurement (JIT, pools, caches) */
+  readonly warmupSec: number;
+  readonly connections: number;
+  /** the API's DATABASE_POOL_SIZE, and the pg-insert baseline's pool size */
+  readonly poolSize: number;
+  /** a PostgreSQL server URL to create the bench database from (any existing database on it) */
+  readonly postgresUrl: string;
+  /** created fresh for the run and dropped afterwards */
+  readonly databaseName: string;
+  readonly redisUrl: string;
+  /** where `<timestamp>.json` is written */
+  readonly resultsDir: string;
+  readonly seed: SeedSize;
+}
+
+export class OptionsError extends Error {}
+
+const FULL_SEED: SeedSize = { users: 8, sendChats: 8, historyChats: 20, messagesPerChat: 2000 };
+const SMOKE_SEED: SeedSize = { users: 2, sendChats: 2, historyChats: 2, messagesPerChat: 200 };
+
+export const USAGE = `usage: tsx bench/run.ts [options]
+  --smoke                 tiny run for CI (~1 s per scenario, 4 connections)    BENCH_SMOKE=1
+  --duration <s>          seconds per scenario (default 10)                     BENCH_DURATION
+  --connections <n>       concurrent connections (default 50)                   BENCH_CONNECTIONS
+  --warmup <s>            unmeasured seconds before each (default 1)            BENCH_WARMUP
+  --pool-size <n>         API and pg-insert pool size (default 10)              DATABASE_POOL_SIZE
+  --postgres-url <url>    server to create the bench database on                BENCH_POSTGRES_URL
+                          (default postgres://postgres@127.0.0.1:5432/postgres)
+  --database <name>       bench database, dropped at the end (default messenger_bench)  BENCH_DATABASE
+  --redis-url <url>       (default redis://127.0.0.1:6379/0)                    BENCH_REDIS_URL
+  --results-dir <dir>     where the JSON goes (default bench/results)           BENCH_RESULTS_DIR`;
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      smoke: { type: 'boolean' },
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      warmup: { type: 'string' },
+      'pool-size': { type: 'string' },
+      'postgres-url': { type: 'string' },
+      database: { type: 'string' },
+      'redis-url': { type: 'string' },
+      'results-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) throw new OptionsError(USAGE);
+
+  const smoke = values.smoke ?? /^(1|true|yes|on)$/i.test(env.BENCH_SMOKE ?? '');
+  const fromEnv = (name: string): string | undefined => (smoke ? undefined : env[name] || undefined);
+
+  const durationSec = number('duration', values.duration ?? fromEnv('BENCH_DURATION'), smoke ? 1 : 10, {
+    min: 0.5,
+    max: 3600,
+  });
+  const connections = number(
+    'connections',
+    values.connections ?? fromEnv('BENCH_CONNECTIONS'),
+    smoke ? 4 : 50,
+    { min: 1, max: 1000, integer: true },
+  );
+  const warmupSec = number('warmup', values.warmup ?? fromEnv('BENCH_WARMUP'), smoke ? 0 : 1, {
+    min: 0,
+    max: 600,
+  });
+  const poolSize = number('pool-size', values['pool-size'] ?? env.DATABASE_POOL_SIZE, 10, {
+    min: 1,
+    max: 1000,
+    integer: true,
+  });
+  const databaseName = values.database ?? (env.BENCH_DATABASE || 'messenger_bench');
+  // Interpolated into CREATE/DROP DATABASE: keep it to a plain identifier.
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(databaseName)) {
+    throw new OptionsError(`--database ${databaseName}: expected a lower-case identifier ([a-z0-9_])`);
+  }
+  const postgresUrl =
+    values['postgres-url'] ?? (env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
+  if (!/^postgres(ql)?:\/\//.test(postgresUrl)) {
+    throw new OptionsError('--postgres-url: expected a postgres:// URL');
+  }
+  const redisUrl = values['redis-url'] ?? (env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/0');
+  if (!/^rediss?:\/\//.test(redisUrl)) throw new OptionsError('--redis-url: expected a redis:// URL');
+
+  return {
+    smoke,
+    durationSec,
+    warmupSec,
+    connections,
+    poolSize,
+    postgresUrl,
+    databaseName,
+    redisUrl,
+    resultsDir: values['results-dir'] ?? (env.BENCH_RESULTS_DIR || 'bench/results'),
+    seed: smoke ? SMOKE_SEED : FULL_SEED,
+  };
+}
+
+function number(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  { min, max, integer = false }: { min: number; max: number; integer?: boolean },
+): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new OptionsError(
+      `--${name} ${raw}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
+
+/** The bench database's URL: the server URL with its database name replaced. */
+export function databaseUrl(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

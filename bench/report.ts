@@ -1,0 +1,107 @@
+/** The one table the bench prints (GitHub markdown, so it pastes into the README as is) and its JSON. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** What one load run measured. */
+export interface LoadResult {
+  /** successful operations: 2xx responses, or committed transactions */
+  readonly ok: number;
+  /** non-2xx responses plus socket errors and timeouts, or failed transactions */
+  readonly errors: number;
+  /** the measured window */
+  readonly seconds: number;
+  /** latency percentiles in ms, of the successful operations only */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** responses by status code, when it was HTTP */
+  readonly statusCodes?: Readonly<Record<string, number>>;
+  readonly firstError?: string;
+}
+
+export type BaselineName = 'bare-koa' | 'pg-insert';
+export const SCENARIO_NAMES = ['send', 'history-cached', 'history-uncached', 'login'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface Row extends LoadResult {
+  readonly name: ScenarioName | BaselineName;
+  readonly kind: 'scenario' | 'baseline';
+  /** for a scenario: the baseline its ratio is taken against */
+  readonly baseline?: BaselineName;
+  /** successful operations per second */
+  readonly rps: number;
+  /** rps / the baseline's rps */
+  readonly ratio?: number;
+  /** peak RSS of the process serving the load (the API; bare Koa's own; none for pg-insert) */
+  readonly peakRss: { readonly mib: number; readonly method: string; readonly process: string } | null;
+  /** lines the server printed while at LOG_LEVEL=warn (warnings, errors) */
+  readonly serverLogLines?: number;
+}
+
+export interface Report {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly machine: Readonly<Record<string, string | number>>;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly rows: readonly Row[];
+  readonly table: string;
+}
+
+/** Nearest-rank percentile of an ascending array (0 when empty). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? 0;
+}
+
+/** Adds rps and the ratio to its baseline to each row. */
+export function withRatios(rows: ReadonlyArray<Omit<Row, 'rps' | 'ratio'>>): Row[] {
+  const rpsOf = (r: Omit<Row, 'rps' | 'ratio'>): number => (r.seconds > 0 ? r.ok / r.seconds : 0);
+  const baselineRps = new Map(rows.filter((r) => r.kind === 'baseline').map((r) => [r.name, rpsOf(r)]));
+  return rows.map((r) => {
+    const rps = rpsOf(r);
+    const base = r.baseline ? baselineRps.get(r.baseline) : undefined;
+    return { ...r, rps, ...(base ? { ratio: rps / base } : {}) };
+  });
+}
+
+const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+// Two significant digits below 0.1, so that login's 0.0004 does not print as 0.00.
+const ratio = (v: number): string => (v >= 0.1 ? v.toFixed(2) : v.toPrecision(2));
+
+/** The table: scenarios first, then the baselines they are measured against. */
+export function renderTable(rows: readonly Row[], title: string): string {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server peak RSS', 'ratio'];
+  const ordered = [
+    ...rows.filter((r) => r.kind === 'scenario'),
+    ...rows.filter((r) => r.kind === 'baseline'),
+  ];
+  const cells = ordered.map((r) => [
+    r.kind === 'baseline' ? `baseline: ${r.name}` : r.name,
+    int.format(r.rps),
+    ms(r.p50Ms),
+    ms(r.p99Ms),
+    int.format(r.errors),
+    r.peakRss ? `${r.peakRss.mib.toFixed(0)} MiB` : '—',
+    r.kind === 'baseline'
+      ? '1 (baseline)'
+      : r.ratio !== undefined
+        ? `${ratio(r.ratio)} × ${r.baseline}`
+        : `— (no ${r.baseline})`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  // Text left-aligned, figures right-aligned, in the source and in the rendered markdown.
+  const left = (i: number): boolean => i === 0 || i === header.length - 1;
+  const line = (c: string[]): string =>
+    `| ${c.map((v, i) => (left(i) ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (left(i) ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`;
+  return [title, '', line(header), rule, ...cells.map(line)].join('\n');
+}
+
+/** Writes the report as `<dir>/<timestamp>.json`; answers the path. */
+export async function writeReport(dir: string, report: Report): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,292 @@
+/**
+ * `make bench` / `npm run bench`: load scenarios against the real API on real PostgreSQL and Redis,
+ * with the baselines that say how close each one is to its ceiling, in one run. Prints one table
+ * (stdout; progress goes to stderr) and writes it with every figure to bench/results/<timestamp>.json.
+ * `--smoke` is the same code in a tiny mode for CI. Options: bench/options.ts (`--help`).
+ *
+ * The run owns what it touches: a fresh database (dropped at the end, even on failure or Ctrl-C),
+ * a Redis key prefix of its own (deleted at the end), and the server processes it starts.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { runPgInsertBaseline } from './baselines/pg-insert.ts';
+import { databaseUrl, OptionsError, parseOptions, type BenchOptions } from './options.ts';
+import { freePort, PeakRss, sleep, startServer, type Server } from './processes.ts';
+import {
+  renderTable,
+  withRatios,
+  writeReport,
+  SCENARIO_NAMES,
+  type BaselineName,
+  type LoadResult,
+  type Row,
+} from './report.ts';
+import { bareKoa, messageText, runHttp, scenarios, type LoadShape } from './scenarios.ts';
+import { ApiClient, createDatabase, deleteRedisKeys, dropDatabase, seed, serverVersions } from './setup.ts';
+
+const BARE_KOA_BUNDLE = 'node_modules/.cache/messenger-bench/bare-koa.mjs';
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** Undone in reverse order at the end, whatever happened. */
+const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const { what, run } of cleanups.reverse()) {
+      try {
+        await run();
+      } catch (err) {
+        log(`clean-up: ${what} failed: ${String(err)}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+type RowInput = Omit<Row, 'rps' | 'ratio'>;
+
+/** One measured run: the load, and the peak RSS of the server taking it. */
+async function measure(
+  name: Row['name'],
+  kind: Row['kind'],
+  baseline: BaselineName | undefined,
+  server: Server | undefined,
+  run: () => Promise<LoadResult>,
+): Promise<RowInput> {
+  log(`▸ ${kind === 'baseline' ? 'baseline ' : ''}${name}`);
+  const rss = server ? new PeakRss(server.pid) : undefined;
+  const linesBefore = server?.lines() ?? 0;
+  const result = await run();
+  const peak = rss?.stop() ?? null;
+  const rps = result.seconds > 0 ? result.ok / result.seconds : 0;
+  log(
+    `  ${rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ${result.errors} errors` +
+      (result.errors > 0
+        ? ` (status codes ${JSON.stringify(result.statusCodes ?? {})}; ${result.firstError ?? ''})`
+        : ''),
+  );
+  return {
+    ...result,
+    name,
+    kind,
+    ...(baseline ? { baseline } : {}),
+    peakRss: peak && server ? { ...peak, process: server.name } : null,
+    ...(server ? { serverLogLines: server.lines() - linesBefore } : {}),
+  };
+}
+
+async function bench(options: BenchOptions): Promise<number> {
+  const startedAt = new Date().toISOString();
+  // Other work on a shared machine moves every figure: say how busy it was.
+  const loadAverageAtStart = os.loadavg()[0]?.toFixed(2) ?? '?';
+  const runId = randomBytes(4).toString('hex');
+  const redisPrefix = `bench-${runId}:`;
+  const dbUrl = databaseUrl(options.postgresUrl, options.databaseName);
+  const shape: LoadShape = {
+    connections: options.connections,
+    durationSec: options.durationSec,
+    warmupSec: options.warmupSec,
+  };
+  // A breath between runs, so one run's tail (autovacuum, closing sockets) is not the next one's start.
+  const settle = (): Promise<void> => sleep(options.smoke ? 0 : 1_000);
+
+  log(`building the API (scripts/build.mjs) and the bare Koa baseline`);
+  await promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: ROOT }).catch(
+    (err: { stderr?: string }) => {
+      throw new Error(
+        `scripts/build.mjs failed: the API does not build as it stands\n${err.stderr ?? String(err)}`,
+      );
+    },
+  );
+  // Plain JS like the API's bundle, so neither server runs under a loader. Under node_modules (ignored
+  // by git) so that `koa` resolves from there.
+  await build({
+    entryPoints: ['bench/baselines/bare-koa.ts'],
+    outfile: BARE_KOA_BUNDLE,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    logLevel: 'warning',
+  });
+  const versions = await serverVersions(options.postgresUrl, options.redisUrl);
+
+  if (await createDatabase(options.postgresUrl, options.databaseName)) {
+    log(`dropped a leftover database ${options.databaseName}`);
+  }
+  cleanups.push({
+    what: `drop database ${options.databaseName}`,
+    run: () => dropDatabase(options.postgresUrl, options.databaseName),
+  });
+  cleanups.push({
+    what: `delete Redis keys ${redisPrefix}*`,
+    run: () => deleteRedisKeys(options.redisUrl, redisPrefix),
+  });
+
+  const rows: RowInput[] = [];
+
+  // The HTTP ceiling, while nothing else of ours runs.
+  const koaPort = await freePort();
+  const koa = await startServer(
+    'bare-koa',
+    [BARE_KOA_BUNDLE],
+    { ...process.env, PORT: String(koaPort), HOST: '127.0.0.1' },
+    koaPort,
+  );
+  cleanups.push({ what: 'stop bare Koa', run: () => koa.stop() });
+  rows.push(await measure('bare-koa', 'baseline', undefined, koa, () => runHttp(koa.url, bareKoa, shape)));
+  await koa.stop();
+  await settle();
+
+  // The API as `make start` runs it (the bundle), configured for measuring rather than defending.
+  const apiPort = await freePort();
+  log(`starting the API on :${apiPort} (database ${options.databaseName}, Redis prefix ${redisPrefix})`);
+  const api = await startServer(
+    'api',
+    ['api/dist/main.js'],
+    {
+      ...process.env,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(apiPort),
+      LOG_LEVEL: 'warn',
+      THROTTLING: 'off',
+      DATABASE_URL: dbUrl,
+      DATABASE_POOL_SIZE: String(options.poolSize),
+      REDIS_URL: options.redisUrl,
+      REDIS_KEY_PREFIX: redisPrefix,
+      AMQP_URL: 'memory://',
+      AUTH_DISABLED: 'false',
+      MIGRATE_ON_START: 'true',
+    },
+    apiPort,
+    { readyPath: '/ping' },
+  );
+  cleanups.push({ what: 'stop the API', run: () => api.stop() });
+
+  log('seeding');
+  const fixture = await seed(new ApiClient(api.url), dbUrl, options.seed, log);
+  const loads = scenarios(fixture);
+  await settle();
+
+  // The ceiling for send: its SQL through pg, same pool size, same concurrency, same chats.
+  rows.push(
+    await measure('pg-insert', 'baseline', undefined, undefined, () =>
+      runPgInsertBaseline({
+        databaseUrl: dbUrl,
+        poolSize: options.poolSize,
+        concurrency: options.connections,
+        durationSec: options.durationSec,
+        warmupSec: options.warmupSec,
+        targets: fixture.sendTargets.map((t) => ({ chatId: t.chatId, userId: t.user.id })),
+        text: messageText,
+      }),
+    ),
+  );
+  await settle();
+
+  for (const name of SCENARIO_NAMES) {
+    const load = loads[name];
+    rows.push(await measure(name, 'scenario', load.baseline, api, () => runHttp(api.url, load, shape)));
+    await settle();
+  }
+
+  const finishedAt = new Date().toISOString();
+  const results = withRatios(rows);
+  const cpus = os.cpus();
+  const machine = {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? '?',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadAverageAtStart,
+    loadAverageAtEnd: os.loadavg()[0]?.toFixed(2) ?? '?',
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    postgres: versions.postgres,
+    redis: versions.redis,
+  };
+  const title =
+    `messenger bench ${startedAt}${options.smoke ? ' (SMOKE MODE: figures mean nothing)' : ''}: ` +
+    `${options.durationSec} s per run after ${options.warmupSec} s warm-up, ${options.connections} connections, ` +
+    `pool ${options.poolSize}; Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ` +
+    `PostgreSQL ${machine.postgres}, Redis ${machine.redis}; load generator on the same machine, ` +
+    `load average ${machine.loadAverageAtStart} at the start`;
+  const table = renderTable(results, title);
+  process.stdout.write(`\n${table}\n\n`);
+
+  const file = await writeReport(options.resultsDir, {
+    startedAt,
+    finishedAt,
+    machine,
+    options: {
+      ...options,
+      postgresUrl: undefined,
+      redisUrl: undefined,
+      distinctUncachedPages: fixture.historyChats.length * fixture.historyPages.length,
+    },
+    rows: results,
+    table,
+  });
+  log(`written to ${path.relative(process.cwd(), file)}`);
+
+  const apiLines = results.reduce((n, r) => n + (r.kind === 'scenario' ? (r.serverLogLines ?? 0) : 0), 0);
+  if (apiLines > 0)
+    log(
+      `the API logged ${apiLines} warning/error lines under load; the last ones:\n${api.output().slice(-2_000)}`,
+    );
+
+  // A run in which some load never once succeeded measured a broken bench, not a slow API.
+  const broken = results.filter((r) => r.ok === 0);
+  if (broken.length > 0) {
+    log(`no successful request in: ${broken.map((r) => r.name).join(', ')}`);
+    return 3;
+  }
+  return 0;
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof OptionsError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      log((err as Error).message);
+      return 2;
+    }
+    throw err;
+  }
+  // The default results dir is the repository's; one given is taken from where the bench started.
+  options = {
+    ...options,
+    resultsDir: path.resolve(
+      options.resultsDir === 'bench/results' ? ROOT : process.cwd(),
+      options.resultsDir,
+    ),
+  };
+  // Children (build, servers) run from the repository root, whatever the caller's directory.
+  process.chdir(ROOT);
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: cleaning up`);
+      void cleanUp().then(() => process.exit(130));
+    });
+  }
+  try {
+    return await bench(options);
+  } catch (err) {
+    log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  } finally {
+    await cleanUp();
+  }
+}
+
+process.exit(await main());

@@ -1,0 +1,1 @@
+export { startWorker, type SearchEngine, type Worker, type WorkerDeps } from './worker.ts';

@@ -1,0 +1,356 @@
+import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import type { DB } from '@messenger/shared';
+
+/** One message that matched, with where in its text the match is. */
+export interface SearchHit {
+  message_id: string;
+  chat_id: string;
+  user_id: string;
+  user_name: string;
+  text: string;
+  created_at: Date;
+  /**
+   * The matching words: offsets into `text` in UTF-16 code units (JavaScript string indices, so
+   * `text.slice(start, end)` is the word), end exclusive, sorted, never overlapping.
+   */
+  highlights: Array<{ start: number; end: number }>;
+}
+
+export interface SearchInput {
+  userId: string;
+  phrase: string;
+  /** The most results to return, newest first. */
+  limit: number;
+  /** Epoch milliseconds. When it passes, the search answers what it has found, marked partial. */
+  deadline: number;
+}
+
+export interface SearchOutcome {
+  results: SearchHit[];
+  /** True when the deadline cut the search short: `results` may miss matches. */
+  partial: boolean;
+}
+
+/** A word of the phrase, as the query uses it. */
+interface Term {
+  /** The word quoted as one tsquery operand, so that no character of it is an operator. */
+  operand: string;
+  /** Set when the word may be a typo of a vocabulary word: letters only, 4 to 32 of them. */
+  fuzzy?: FuzzyWord;
+}
+
+interface FuzzyWord {
+  /** Lowercase, as the vocabulary keeps words. */
+  word: string;
+  /** Its length in characters (code points), as `char_length` counts. */
+  length: number;
+  /** Edits allowed: 2 for a word of 5 or more letters, 1 for 4 letters (the intended word has 5). */
+  maxEdits: 1 | 2;
+  /** The trigram-similarity floor that keeps every word within `maxEdits`, when it is worth using. */
+  trigramFloor?: number;
+}
+
+/** Words of a phrase beyond this are ignored: the API caps phrases at a few hundred characters anyway. */
+const MAX_TERMS = 32;
+/** Vocabulary words longer than this are not kept (migrations/0002_search.sql), so not corrected. */
+const MAX_FUZZY_LENGTH = 32;
+/** Corrections tried per misspelt word, nearest first. */
+const MAX_CANDIDATES = 64;
+/** Below this floor a trigram lookup would visit most of the vocabulary: scan it by length instead. */
+const MIN_TRIGRAM_FLOOR = 0.15;
+
+/** ts_headline marks matches with these; any in the text itself are blanked before it runs. */
+const START_MARK = '\u0001';
+const STOP_MARK = '\u0002';
+const HEADLINE_OPTIONS = `HighlightAll=true, StartSel=${START_MARK}, StopSel=${STOP_MARK}`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A statement cancelled by `statement_timeout`. */
+const QUERY_CANCELED = '57014';
+
+class DeadlinePassed extends Error {}
+
+/**
+ * Full-text search over the messages of one user's chats (issue 3, "The search itself"; the
+ * index and the configurations are in migrations/0002_search.sql).
+ *
+ * Each word of the phrase matches as a prefix of an English stem, a Russian stem or the raw
+ * token; all words must match. When that finds nothing, the words that match nothing on their own
+ * are corrected against the vocabulary (up to 2 edits) and the search runs again. Each stage runs
+ * in a transaction of its own under `statement_timeout`, set to the time left before the deadline
+ * (PGlite does not enforce it, so the deadline is also checked between statements).
+ */
+export class SearchRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async search(input: SearchInput): Promise<SearchOutcome> {
+    const terms = parsePhrase(input.phrase);
+    const limit = Math.floor(input.limit);
+    if (terms.length === 0 || !(limit >= 1) || !UUID.test(input.userId)) return { results: [], partial: false };
+    const ctx: StageContext = { userId: input.userId, limit, deadline: input.deadline };
+
+    let results: SearchHit[];
+    try {
+      results = await this.stage(ctx, (trx) => this.findMessages(trx, ctx, terms, new Map()));
+    } catch (err) {
+      if (isTimeout(err)) return { results: [], partial: true };
+      throw err;
+    }
+    // A non-empty answer means every word matched as written: there is no typo to correct.
+    if (results.length > 0 || !terms.some((t) => t.fuzzy)) return { results, partial: false };
+
+    try {
+      return { results: await this.stage(ctx, (trx) => this.findWithCorrections(trx, ctx, terms)), partial: false };
+    } catch (err) {
+      if (isTimeout(err)) return { results, partial: true };
+      throw err;
+    }
+  }
+
+  /** Runs `body` in a transaction whose statements may not outlast the deadline. */
+  private stage<T>(ctx: StageContext, body: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    if (ctx.deadline - Date.now() <= 0) return Promise.reject(new DeadlinePassed());
+    return this.db.transaction().execute(body);
+  }
+
+  /** The typo stage: corrects the words that match nothing by themselves, then searches again. */
+  private async findWithCorrections(trx: Transaction<DB>, ctx: StageContext, terms: Term[]): Promise<SearchHit[]> {
+    const corrections = new Map<Term, string[]>();
+    for (const term of terms) {
+      if (!term.fuzzy) continue;
+      await bound(trx, ctx);
+      const found = await trx
+        .selectFrom('messages as m')
+        .select('m.id')
+        .where('m.chat_id', 'in', memberChats(trx, ctx.userId))
+        .where(vectorMatches(termQuery(term)))
+        .limit(1)
+        .executeTakeFirst();
+      if (found) continue;
+      await bound(trx, ctx);
+      const words = await this.corrections(trx, term.fuzzy);
+      if (words.length > 0) corrections.set(term, words);
+    }
+    if (corrections.size === 0) return [];
+    return this.findMessages(trx, ctx, terms, corrections);
+  }
+
+  /**
+   * Vocabulary words within `maxEdits` of the word, nearest first. Long ASCII words go through the
+   * trigram index with a similarity floor low enough to keep every such word (see
+   * `trigramFloor`); trigrams alone would miss transpositions, so levenshtein decides.
+   */
+  private async corrections(trx: Transaction<DB>, fuzzy: FuzzyWord): Promise<string[]> {
+    const { word, length, maxEdits, trigramFloor } = fuzzy;
+    const distance = sql<number>`levenshtein_less_equal(word, ${word}, ${maxEdits})`;
+    let query = trx
+      .selectFrom('search_words')
+      .select('word')
+      .where(sql<number>`char_length(word)`, '>=', Math.max(5, length - maxEdits))
+      .where(sql<number>`char_length(word)`, '<=', length + maxEdits)
+      .where(distance, '<=', maxEdits)
+      .orderBy(distance)
+      .orderBy('word')
+      .limit(MAX_CANDIDATES);
+    if (trigramFloor !== undefined) {
+      await sql`select set_config('pg_trgm.similarity_threshold', ${trigramFloor.toFixed(4)}, true)`.execute(trx);
+      query = query.where(sql<SqlBool>`word % ${word}`);
+    }
+    return (await query.execute()).map((r) => r.word);
+  }
+
+  /** The newest `limit` messages of the user's chats that match every term (or one of its corrections). */
+  private async findMessages(
+    trx: Transaction<DB>,
+    ctx: StageContext,
+    terms: Term[],
+    corrections: Map<Term, string[]>,
+  ): Promise<SearchHit[]> {
+    const query = sql.join(
+      terms.map((term) => {
+        const words = corrections.get(term);
+        return words ? sql`(${termQuery(term)} || ${correctionQuery(words)})` : termQuery(term);
+      }),
+      sql` && `,
+    );
+    // For ts_headline, per configuration, every word of the phrase as a prefix (and each correction).
+    const operands = terms.map((t) => `${t.operand}:*`);
+    const corrected = [...corrections.values()].flat().map(quoteOperand);
+    const headline = (config: 'english' | 'russian' | 'simple', extra: string[] = []) =>
+      sql<string>`ts_headline(${sql.lit(config)}::regconfig, translate(hit.text, ${START_MARK + STOP_MARK}, '  '),
+        to_tsquery(${sql.lit(config)}::regconfig, ${[...operands, ...extra].join(' | ')}), ${HEADLINE_OPTIONS})`;
+
+    await bound(trx, ctx);
+    const rows = await trx
+      .with('hit', (db) =>
+        db
+          .selectFrom('messages as m')
+          .innerJoin('users as u', 'u.id', 'm.user_id')
+          .select(['m.id', 'm.chat_id', 'm.user_id', 'u.user_name', 'm.text', 'm.created_at', 'm.seq'])
+          .where('m.chat_id', 'in', memberChats(trx, ctx.userId))
+          .where(vectorMatches(query))
+          .orderBy('m.created_at', 'desc')
+          .orderBy('m.seq', 'desc')
+          .limit(ctx.limit),
+      )
+      .selectFrom('hit')
+      .select([
+        'hit.id',
+        'hit.chat_id',
+        'hit.user_id',
+        'hit.user_name',
+        'hit.text',
+        'hit.created_at',
+        headline('english').as('marked_english'),
+        headline('russian').as('marked_russian'),
+        headline('simple', corrected).as('marked_simple'),
+      ])
+      .orderBy('hit.created_at', 'desc')
+      .orderBy('hit.seq', 'desc')
+      .execute();
+
+    return rows.map((r) => ({
+      message_id: r.id,
+      chat_id: r.chat_id,
+      user_id: r.user_id,
+      user_name: r.user_name,
+      text: r.text,
+      created_at: r.created_at,
+      highlights: mergeRanges(
+        r.text,
+        [r.marked_english, r.marked_russian, r.marked_simple].flatMap((m) => markedRanges(m, r.text.length)),
+      ),
+    }));
+  }
+}
+
+interface StageContext {
+  userId: string;
+  limit: number;
+  deadline: number;
+}
+
+/** Limits the next statement to the time left; throws when none is left. */
+async function bound(trx: Transaction<DB>, ctx: StageContext): Promise<void> {
+  const left = Math.ceil(ctx.deadline - Date.now());
+  if (left <= 0) throw new DeadlinePassed();
+  await sql`select set_config('statement_timeout', ${String(left)}, true)`.execute(trx);
+}
+
+function isTimeout(err: unknown): boolean {
+  return (
+    err instanceof DeadlinePassed ||
+    (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === QUERY_CANCELED)
+  );
+}
+
+function memberChats(db: Kysely<DB>, userId: string) {
+  return db.selectFrom('chat_members').select('chat_members.chat_id').where('chat_members.user_id', '=', userId);
+}
+
+function vectorMatches(query: RawBuilder<unknown>): Expression<SqlBool> {
+  return sql<SqlBool>`m.search_vector @@ (${query})`;
+}
+
+/**
+ * One word as a prefix in each configuration, each restricted to its own part of the vector
+ * (weights A, B, C). A configuration that finds no lexeme in the word (a stop word, punctuation)
+ * yields an empty query, which `||` drops.
+ */
+function termQuery(term: Term): RawBuilder<unknown> {
+  return sql`(to_tsquery('english', ${`${term.operand}:*A`}) || to_tsquery('russian', ${`${term.operand}:*B`}) || to_tsquery('simple', ${`${term.operand}:*C`}))`;
+}
+
+/** Any of the corrections, as whole raw tokens. */
+function correctionQuery(words: string[]): RawBuilder<unknown> {
+  return sql`to_tsquery('simple', ${words.map((w) => `${quoteOperand(w)}:C`).join(' | ')})`;
+}
+
+/**
+ * Splits a phrase into words at white space. Each word becomes one quoted tsquery operand, so that
+ * `&`, `|`, `!`, `(`, `:`, `*` and quotes in it are text, never syntax; the configuration's
+ * parser then finds its tokens (an e-mail address, a URL, a hyphenated word and its parts) as it
+ * does in the messages. Words without a letter or digit can match nothing and are dropped.
+ */
+function parsePhrase(phrase: string): Term[] {
+  const seen = new Set<string>();
+  const terms: Term[] = [];
+  // NUL cannot travel as a text parameter; it separates words like white space.
+  for (const raw of phrase.split(/[\s\u0000]+/u)) {
+    if (!/[\p{L}\p{N}]/u.test(raw)) continue;
+    const key = raw.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    terms.push({ operand: quoteOperand(raw), fuzzy: fuzzyWord(raw) });
+    if (terms.length === MAX_TERMS) break;
+  }
+  return terms;
+}
+
+function quoteOperand(word: string): string {
+  return `'${word.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+function fuzzyWord(raw: string): FuzzyWord | undefined {
+  const word = raw.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '').toLowerCase();
+  if (!/^\p{L}+$/u.test(word)) return undefined;
+  const length = [...word].length;
+  if (length < 4 || length > MAX_FUZZY_LENGTH) return undefined;
+  const maxEdits = length >= 5 ? 2 : 1;
+  const floor = /^[a-z]+$/.test(word) ? trigramFloor(word, maxEdits) : undefined;
+  return { word, length, maxEdits, trigramFloor: floor };
+}
+
+/**
+ * The least pg_trgm similarity between `word` and any word at most `maxEdits` edits from it, or
+ * undefined when that floor is too low to be selective. pg_trgm pads a word as "  word " and
+ * takes its distinct trigrams; an edit changes at most 3 of them, so a word B within k edits
+ * shares at least |A| - 3k of A's and has at most n + k + 1, and
+ * similarity = shared / (|A| + |B| - shared) >= (|A| - 3k) / (n + 4k + 1). (ASCII only: whether
+ * pg_trgm counts other letters as word characters depends on the database's locale.)
+ */
+function trigramFloor(word: string, maxEdits: number): number | undefined {
+  const padded = `  ${word} `;
+  const trigrams = new Set<string>();
+  for (let i = 0; i + 3 <= padded.length; i++) trigrams.add(padded.slice(i, i + 3));
+  const floor = (trigrams.size - 3 * maxEdits) / (word.length + 4 * maxEdits + 1);
+  // pg_trgm computes in float4: stay a little under the exact bound.
+  return floor >= MIN_TRIGRAM_FLOOR ? Math.floor(floor * 1000) / 1000 - 0.001 : undefined;
+}
+
+/**
+ * The ranges ts_headline marked, as offsets into the original text. It reproduces the text with
+ * marks around the matching words; anything else (a text it changed) gives no ranges.
+ */
+function markedRanges(marked: string, textLength: number): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  let at = 0;
+  let start = -1;
+  for (let i = 0; i < marked.length; i++) {
+    const c = marked[i];
+    if (c === START_MARK) start = at;
+    else if (c === STOP_MARK) {
+      if (start >= 0 && at > start) ranges.push([start, at]);
+      start = -1;
+    } else at++;
+  }
+  return at === textLength ? ranges : [];
+}
+
+/**
+ * Sorts and joins the ranges of all configurations. Ranges that overlap or touch become one, and
+ * so do ranges that only a hyphen separates: ts_headline marks "e-mail" as "e" and "mail".
+ */
+function mergeRanges(text: string, ranges: Array<[number, number]>): Array<{ start: number; end: number }> {
+  const merged: Array<{ start: number; end: number }> = [];
+  for (const [start, end] of ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
+    const last = merged[merged.length - 1];
+    if (last && (start <= last.end || /^-+$/.test(text.slice(last.end, start)))) {
+      last.end = Math.max(last.end, end);
+    } else {
+      merged.push({ start, end });
+    }
+  }
+  return merged;
+}

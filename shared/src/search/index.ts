@@ -1,0 +1,2 @@
+export * from './search-task.ts';
+export * from './task-store.ts';
