@@ -24,9 +24,12 @@ import { UsersRepository } from './auth/users.repository.ts';
 import { chatsHandlers } from './chats/chats.handlers.ts';
 import { ChatsRepository } from './chats/chats.repository.ts';
 import { ChatsService } from './chats/chats.service.ts';
+import { MembershipCache } from './chats/membership-cache.ts';
 import { createContractRouter, readSpec } from './http/contract.ts';
 import type { HandlerMap } from './http/handler-types.ts';
 import { requestContext } from './http/request-context.ts';
+import { Throttle } from './http/throttle.ts';
+import { HistoryCache } from './messages/history-cache.ts';
 import { messagesHandlers } from './messages/messages.handlers.ts';
 import { searchHandlers } from './search/search.handlers.ts';
 import { SearchService } from './search/search.service.ts';
@@ -182,8 +185,20 @@ async function buildKoa(
     },
     logger.child({ component: 'auth' }),
   );
-  const chats = new ChatsService(new ChatsRepository(database.db), users, actingUser, config.auth.disabled);
-  const messages = new MessagesService(new MessagesRepository(database.db), chats, actingUser);
+  const cacheLog = logger.child({ component: 'cache' });
+  const chats = new ChatsService(
+    new ChatsRepository(database.db),
+    users,
+    actingUser,
+    new MembershipCache(store, config.cache.membershipTtlSeconds, cacheLog),
+    config.auth.disabled,
+  );
+  const messages = new MessagesService(
+    new MessagesRepository(database.db),
+    chats,
+    actingUser,
+    new HistoryCache(store, config.cache.historyTtlSeconds, cacheLog),
+  );
   const search = new SearchService(
     new SearchTaskStore(store, config.search),
     queue,
@@ -200,9 +215,15 @@ async function buildKoa(
     ...messagesHandlers(messages),
     ...searchHandlers(search),
   };
+  const throttle = config.throttling.enabled
+    ? new Throttle(config.throttling, store, logger.child({ component: 'throttle' }))
+    : undefined;
   const router = await createContractRouter({
     document: spec.document,
     handlers,
+    ...(throttle && {
+      throttle: (ctx, limitClass, caller, body) => throttle.check(ctx, limitClass, caller, body),
+    }),
     authenticate: (ctx) =>
       config.auth.disabled
         ? Promise.resolve({ kind: 'trusted' })

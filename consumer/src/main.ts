@@ -21,7 +21,7 @@ try {
   }
   throw err;
 }
-const logger = createLogger(config.logLevel).child({ service: 'consumer' });
+const logger = createLogger(config.logLevel).child({ process: 'consumer' });
 if (config.queue.backend !== 'amqp') {
   logger.fatal('the consumer needs AMQP_URL=amqp://…; with memory:// the API runs the worker itself');
   process.exit(2);

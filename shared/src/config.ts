@@ -67,8 +67,32 @@ export interface Config {
     /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get on SIGTERM before connections are cut. */
     readonly shutdownTimeoutMs: number;
   };
+  readonly throttling: {
+    /** THROTTLING=off turns the in-app limiter off (for deployments that throttle at nginx). */
+    readonly enabled: boolean;
+    /** RATE_LIMIT_API: requests per window per user (or per IP without a session), e.g. 100/1s. */
+    readonly api: RateLimit;
+    /** RATE_LIMIT_AUTH_IP: login and register attempts per client IP, e.g. 30/60s. */
+    readonly authPerIp: RateLimit;
+    /** RATE_LIMIT_AUTH_NAME: login and register attempts per user_name, e.g. 10/60s (a password-guessing brake). */
+    readonly authPerName: RateLimit;
+    /** TRUSTED_PROXIES: comma-separated proxy IPs whose X-Forwarded-For is believed. */
+    readonly trustedProxies: readonly string[];
+  };
+  readonly cache: {
+    /** HISTORY_CACHE_TTL_SECONDS: how long a history page stays cached (it is dropped at once when the chat changes). 0 disables. */
+    readonly historyTtlSeconds: number;
+    /** MEMBERSHIP_CACHE_TTL_SECONDS: how long a membership check stays cached (dropped when membership changes). 0 disables. */
+    readonly membershipTtlSeconds: number;
+  };
   /** MIGRATE_ON_START=false skips applying pending migrations at start-up. */
   readonly migrateOnStart: boolean;
+}
+
+/** `max` requests per `windowMs`, written `100/1s`, `30/60s`, `5/1m`. */
+export interface RateLimit {
+  readonly max: number;
+  readonly windowMs: number;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +137,19 @@ export function loadConfig(env: Env = process.env): Config {
       return fallback;
     }
     return raw as T;
+  };
+  const rate = (name: string, fallback: string): RateLimit => {
+    const raw = str(name, fallback);
+    const match = /^(\d+)\s*\/\s*(\d+)?\s*(ms|s|m|h)$/.exec(raw.trim());
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    if (!match || Number(match[1]) < 1) {
+      problems.push(`${name}=${raw}: expected requests per window such as 100/1s or 30/60s`);
+      return { max: 1, windowMs: 1000 };
+    }
+    return {
+      max: Number(match[1]),
+      windowMs: Number(match[2] ?? 1) * unit[match[3] as keyof typeof unit],
+    };
   };
   const scheme = <T extends string>(
     name: string,
@@ -194,6 +231,20 @@ export function loadConfig(env: Env = process.env): Config {
     http: {
       bodyLimitBytes: int('BODY_LIMIT_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),
       shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    },
+    throttling: {
+      enabled: bool('THROTTLING', true),
+      api: rate('RATE_LIMIT_API', '100/1s'),
+      authPerIp: rate('RATE_LIMIT_AUTH_IP', '30/60s'),
+      authPerName: rate('RATE_LIMIT_AUTH_NAME', '10/60s'),
+      trustedProxies: str('TRUSTED_PROXIES', '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    },
+    cache: {
+      historyTtlSeconds: int('HISTORY_CACHE_TTL_SECONDS', 60, 0, 24 * 3600),
+      membershipTtlSeconds: int('MEMBERSHIP_CACHE_TTL_SECONDS', 60, 0, 24 * 3600),
     },
     migrateOnStart: bool('MIGRATE_ON_START', true),
   };

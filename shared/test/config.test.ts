@@ -50,9 +50,37 @@ describe('config', () => {
         },
         auth: { disabled: false, sessionTtlSeconds: 3600, sessionTouchSeconds: 60 },
         http: { bodyLimitBytes: 65536, shutdownTimeoutMs: 10_000 },
+        throttling: {
+          enabled: true,
+          api: { max: 100, windowMs: 1000 },
+          authPerIp: { max: 30, windowMs: 60_000 },
+          authPerName: { max: 10, windowMs: 60_000 },
+          trustedProxies: [],
+        },
+        cache: { historyTtlSeconds: 60, membershipTtlSeconds: 60 },
         migrateOnStart: true,
       };
       expect(loadConfig({})).to.deep.equal(expected);
+    });
+
+    it('reads rate limits as requests per window, and trusted proxies as a list', () => {
+      const config = loadConfig({
+        THROTTLING: 'off',
+        RATE_LIMIT_API: '5/2s',
+        RATE_LIMIT_AUTH_IP: '3/1m',
+        RATE_LIMIT_AUTH_NAME: '7/500ms',
+        TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2',
+      });
+      expect(config.throttling).to.deep.equal({
+        enabled: false,
+        api: { max: 5, windowMs: 2000 },
+        authPerIp: { max: 3, windowMs: 60_000 },
+        authPerName: { max: 7, windowMs: 500 },
+        trustedProxies: ['10.0.0.1', '10.0.0.2'],
+      });
+      expect(configErrorOf({ RATE_LIMIT_API: 'fast', RATE_LIMIT_AUTH_IP: '0/1s' }).problems).to.have.length(
+        2,
+      );
     });
 
     it('treats an empty variable as unset', () => {
@@ -99,6 +127,13 @@ describe('config', () => {
         BODY_LIMIT_BYTES: '2048',
         SHUTDOWN_TIMEOUT_MS: '500',
         MIGRATE_ON_START: 'false',
+        THROTTLING: 'off',
+        RATE_LIMIT_API: '50/2s',
+        RATE_LIMIT_AUTH_IP: '9/1m',
+        RATE_LIMIT_AUTH_NAME: '3/1h',
+        TRUSTED_PROXIES: '10.0.0.1',
+        HISTORY_CACHE_TTL_SECONDS: '30',
+        MEMBERSHIP_CACHE_TTL_SECONDS: '0',
       });
       expect(config).to.deep.equal({
         env: 'production',
@@ -127,6 +162,14 @@ describe('config', () => {
         },
         auth: { disabled: true, sessionTtlSeconds: 7200, sessionTouchSeconds: 0 },
         http: { bodyLimitBytes: 2048, shutdownTimeoutMs: 500 },
+        throttling: {
+          enabled: false,
+          api: { max: 50, windowMs: 2000 },
+          authPerIp: { max: 9, windowMs: 60_000 },
+          authPerName: { max: 3, windowMs: 3_600_000 },
+          trustedProxies: ['10.0.0.1'],
+        },
+        cache: { historyTtlSeconds: 30, membershipTtlSeconds: 0 },
         migrateOnStart: false,
       });
     });

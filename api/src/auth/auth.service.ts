@@ -87,8 +87,13 @@ export class AuthService {
       const stored = JSON.parse(cached) as StoredSession;
       if (Date.now() - stored.seen >= this.settings.sessionTouchSeconds * 1000) {
         const now = new Date();
-        await this.sessions.touch(stored.sid, now);
-        await this.remember(tokenHash, { ...stored, seen: now.getTime() }).catch(() => {});
+        try {
+          await this.sessions.touch(stored.sid, now);
+          await this.remember(tokenHash, { ...stored, seen: now.getTime() });
+        } catch (err) {
+          // The store vouches for the session; its database record catches up on a later request.
+          this.log.warn({ err }, 'could not record session use');
+        }
       }
       return { kind: 'session', userId: stored.uid, sessionId: stored.sid, tokenHash };
     }

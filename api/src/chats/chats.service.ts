@@ -5,6 +5,7 @@ import type { UsersRepository } from '../auth/users.repository.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { isWellFormedId } from '../http/ids.ts';
 import type { ChatListRow, ChatsRepository } from './chats.repository.ts';
+import type { MembershipCache } from './membership-cache.ts';
 
 export interface ChatView {
   chat_id: string;
@@ -31,12 +32,14 @@ export class ChatsService {
     private readonly chats: ChatsRepository,
     private readonly users: UsersRepository,
     private readonly actingUser: ActingUser,
+    private readonly membership: MembershipCache,
     private readonly authDisabled: boolean,
   ) {}
 
   async create(caller: Caller, userIdParam: string | undefined, chatName: string): Promise<string> {
     const creator = await this.actingUser.resolve(caller, userIdParam, false);
     const chat = await this.chats.create(chatName, creator);
+    if (creator) await this.membership.set(chat.id, creator, true);
     return chat.id;
   }
 
@@ -78,6 +81,7 @@ export class ChatsService {
       : await this.users.findByName(userName);
     if (!user) throw new AppError('user-not-found', `no user named "${userName}"`);
     await this.chats.addMemberNow(chatId, user.id);
+    await this.membership.set(chatId, user.id, true);
     return user.id;
   }
 
@@ -89,11 +93,26 @@ export class ChatsService {
   }
 
   /**
+   * The chat exists and the user is in it: answered from the cache alone when membership is cached
+   * (a member implies the chat), so a cached history read touches no database.
+   */
+  async requireChatMember(chatId: string, userId: string): Promise<void> {
+    if ((await this.membership.get(chatId, userId)) === true) return;
+    await this.requireChat(chatId);
+    await this.requireMember(chatId, userId);
+  }
+
+  /**
    * Only members may act on a chat: 403 for a logged-in stranger; in AUTH_DISABLED mode the
    * original API's 404 `user-not-found`.
    */
   async requireMember(chatId: string, userId: string): Promise<void> {
-    if (await this.chats.isMember(chatId, userId)) return;
+    let member = await this.membership.get(chatId, userId);
+    if (member === undefined) {
+      member = await this.chats.isMember(chatId, userId);
+      await this.membership.set(chatId, userId, member);
+    }
+    if (member) return;
     throw this.authDisabled
       ? new AppError('user-not-found', `user "${userId}" is not a member of chat "${chatId}"`)
       : new AppError('forbidden', 'you are not a member of this chat');

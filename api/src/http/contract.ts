@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { AppError, projectRoot } from '@messenger/shared';
 import type { Caller } from '../auth/caller.ts';
 import type { HandlerInput, HandlerMap, OperationId, Reply } from './handler-types.ts';
+import type { RateLimitClass } from './throttle.ts';
 
 /** The contract, at the root of the repository. */
 export const SPEC_PATH = `${projectRoot()}/openapi.yaml`;
@@ -20,6 +21,13 @@ export interface ContractOptions {
   handlers: HandlerMap;
   /** Resolves the caller of an operation that requires a session (throws the 401 that fits). */
   authenticate: (koa: KoaContext) => Promise<Caller>;
+  /** Runs once the caller is known, before validation: throttling (throws 429). */
+  throttle?: (
+    koa: KoaContext,
+    limitClass: RateLimitClass,
+    caller: Caller | undefined,
+    body: unknown,
+  ) => Promise<void>;
 }
 
 /** The contract's pattern for text PostgreSQL stores: anything but NUL, which it cannot store. */
@@ -102,7 +110,18 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
   api.registerSecurityHandler('sessionId', (_c: OpenApiContext, koa: KoaContext) =>
     options.authenticate(koa),
   );
+  const throttle = options.throttle;
   api.register({
+    ...(throttle && {
+      postSecurityHandler: async (c: OpenApiContext, koa: KoaContext) => {
+        const result = c.security?.sessionId as
+          (Caller & { error?: undefined }) | { error: unknown } | undefined;
+        const caller = result && !result.error ? (result as Caller) : undefined;
+        const limitClass = ((c.operation as { 'x-rate-limit'?: RateLimitClass })['x-rate-limit'] ??
+          'api') as RateLimitClass;
+        await throttle(koa, limitClass, caller, c.request.requestBody);
+      },
+    }),
     unauthorizedHandler: (c: OpenApiContext) => {
       const result = c.security?.sessionId as { error?: unknown } | undefined;
       throw (

@@ -19,7 +19,7 @@ export type QueryOf<O extends OperationId> = Op<O>['parameters'] extends { query
   : never;
 export type PathOf<O extends OperationId> = Op<O>['parameters'] extends { path: infer P } ? P : never;
 
-type SuccessStatus = 200 | 201 | 204;
+type SuccessStatus = 200 | 201 | 204 | 304;
 type Responses<O extends OperationId> = Op<O>['responses'];
 
 /** What a handler returns: one of the operation's 2xx responses. Errors are thrown as AppError. */

@@ -20,7 +20,10 @@ interface ResultCursor {
   i: number;
 }
 const isResultCursor = (v: unknown): v is ResultCursor =>
-  typeof v === 'object' && v !== null && Number.isSafeInteger((v as ResultCursor).i) && (v as ResultCursor).i >= 0;
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isSafeInteger((v as ResultCursor).i) &&
+  (v as ResultCursor).i >= 0;
 
 export interface SearchStatusView {
   task_id: string;
@@ -49,10 +52,16 @@ export class SearchService {
   async start(caller: Caller, userIdParam: string | undefined, phrase: string): Promise<string> {
     const trimmed = phrase.trim();
     if (trimmed.length <= MIN_PHRASE_EXCLUSIVE) {
-      throw new AppError('bad-parameters', `body field "message" must be longer than ${MIN_PHRASE_EXCLUSIVE} characters`);
+      throw new AppError(
+        'bad-parameters',
+        `body field "message" must be longer than ${MIN_PHRASE_EXCLUSIVE} characters`,
+      );
     }
     if (trimmed.length > this.maxPhraseLength) {
-      throw new AppError('bad-parameters', `body field "message" must be at most ${this.maxPhraseLength} characters`);
+      throw new AppError(
+        'bad-parameters',
+        `body field "message" must be at most ${this.maxPhraseLength} characters`,
+      );
     }
     const userId = await this.actingUser.resolve(caller, userIdParam, true);
     const task: SearchTask = {
@@ -76,9 +85,13 @@ export class SearchService {
       await (await this.queue()).publish(job);
     } catch (err) {
       // No job, no task: a client must never poll a task that nothing will run.
-      await this.tasks.delete(task.task_id).catch((e: unknown) => this.log.warn({ err: e }, 'could not remove task'));
+      await this.tasks
+        .delete(task.task_id)
+        .catch((e: unknown) => this.log.warn({ err: e }, 'could not remove task'));
       this.log.warn({ err }, 'the queue did not take a search job');
-      throw new AppError('service-unavailable', 'the search queue does not answer: try again', { cause: err });
+      throw new AppError('service-unavailable', 'the search queue does not answer: try again', {
+        cause: err,
+      });
     }
     return task.task_id;
   }
@@ -104,12 +117,17 @@ export class SearchService {
     from: string | undefined,
   ): Promise<{ messages: SearchHitView[]; next?: { iterator: string } }> {
     const task = await this.ownTask(caller, userIdParam, taskId);
-    if (task.status === 'FAILED') throw new AppError('task-failed', `the search failed: ${task.reason ?? 'unknown'}`);
-    if (task.status !== 'SUCCESS') throw new AppError('task-not-complete', `the task is ${task.status}: poll its status`);
+    if (task.status === 'FAILED')
+      throw new AppError('task-failed', `the search failed: ${task.reason ?? 'unknown'}`);
+    if (task.status !== 'SUCCESS')
+      throw new AppError('task-not-complete', `the task is ${task.status}: poll its status`);
     const start = from === undefined ? undefined : decodeCursor(from, isResultCursor).i;
     const page = await this.tasks.readPage(taskId, start, limit);
     if (!page) {
-      throw new AppError('bad-parameters', 'query parameter "from" points at results already acknowledged or past the end');
+      throw new AppError(
+        'bad-parameters',
+        'query parameter "from" points at results already acknowledged or past the end',
+      );
     }
     return {
       messages: page.items,
@@ -118,7 +136,11 @@ export class SearchService {
   }
 
   /** The task, if the caller may see it: another user's task is as unknown as a missing one. */
-  private async ownTask(caller: Caller, userIdParam: string | undefined, taskId: string): Promise<SearchTask> {
+  private async ownTask(
+    caller: Caller,
+    userIdParam: string | undefined,
+    taskId: string,
+  ): Promise<SearchTask> {
     const notFound = new AppError('task-not-found', `no search task with id "${taskId}"`);
     if (!isWellFormedId(taskId)) throw notFound;
     const userId = await this.actingUser.resolve(caller, userIdParam, false);

@@ -35,6 +35,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     SEARCH_DEAD_LETTER_EXCHANGE: `test_${RUN_ID}_search_tasks_dlx`,
     SEARCH_DEAD_LETTER_QUEUE: `test_${RUN_ID}_search_tasks_dead`,
     AUTH_DISABLED: 'false',
+    // Tests register hundreds of users from one address; the throttling tests turn it on.
+    THROTTLING: 'off',
     ...overrides,
   };
 }

@@ -33,8 +33,12 @@ export interface SearchOutcome {
 
 /** A word of the phrase, as the query uses it. */
 interface Term {
+  /** As typed. */
+  word: string;
   /** The word quoted as one tsquery operand, so that no character of it is an operator. */
   operand: string;
+  /** Whether its tokens also match as prefixes: it has 3 or more letters and digits. */
+  prefix: boolean;
   /** Set when the word may be a typo of a vocabulary word: letters only, 4 to 32 of them. */
   fuzzy?: FuzzyWord;
 }
@@ -50,12 +54,27 @@ interface FuzzyWord {
   trigramFloor?: number;
 }
 
+/**
+ * Per prefix term, the vocabulary tokens that start with its (longest) token; `undefined` when
+ * there are more than MAX_COMPLETIONS, and the query keeps the bare prefix (right, but not
+ * narrowed by the index).
+ */
+type Completions = Map<Term, string[] | undefined>;
+type Corrections = Map<Term, string[]>;
+
 /** Words of a phrase beyond this are ignored: the API caps phrases at a few hundred characters anyway. */
 const MAX_TERMS = 32;
-/** Vocabulary words longer than this are not kept (migrations/0002_search.sql), so not corrected. */
+/** Shorter words match whole tokens only: as prefixes they would match most of the vocabulary. */
+const MIN_PREFIX_LENGTH = 3;
+/**
+ * A prefix is narrowed by at most this many whole tokens. GiST keeps tsvectors as hashed lexemes,
+ * which answer whole lexemes but not prefixes: a bare prefix makes it return every row to recheck.
+ */
+const MAX_COMPLETIONS = 256;
+/** Words longer than this are not corrected. */
 const MAX_FUZZY_LENGTH = 32;
 /** Corrections tried per misspelt word, nearest first. */
-const MAX_CANDIDATES = 64;
+const MAX_CORRECTIONS = 64;
 /** Below this floor a trigram lookup would visit most of the vocabulary: scan it by length instead. */
 const MIN_TRIGRAM_FLOOR = 0.15;
 
@@ -71,15 +90,22 @@ const QUERY_CANCELED = '57014';
 
 class DeadlinePassed extends Error {}
 
+interface StageContext {
+  userId: string;
+  limit: number;
+  deadline: number;
+}
+
 /**
  * Full-text search over the messages of one user's chats (issue 3, "The search itself"; the
- * index and the configurations are in migrations/0002_search.sql).
+ * vector, its configurations and the vocabulary are in migrations/0002_search.sql).
  *
- * Each word of the phrase matches as a prefix of an English stem, a Russian stem or the raw
- * token; all words must match. When that finds nothing, the words that match nothing on their own
+ * Each word of the phrase matches an English stem, a Russian stem, or a token that starts with
+ * it; every word must match. When that finds nothing, the words that match nothing on their own
  * are corrected against the vocabulary (up to 2 edits) and the search runs again. Each stage runs
- * in a transaction of its own under `statement_timeout`, set to the time left before the deadline
- * (PGlite does not enforce it, so the deadline is also checked between statements).
+ * in a transaction of its own with `statement_timeout` set to the time left before the deadline
+ * before each statement; PGlite does not enforce it, so the deadline is also checked between
+ * statements.
  */
 export class SearchRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -87,12 +113,20 @@ export class SearchRepository {
   async search(input: SearchInput): Promise<SearchOutcome> {
     const terms = parsePhrase(input.phrase);
     const limit = Math.floor(input.limit);
-    if (terms.length === 0 || !(limit >= 1) || !UUID.test(input.userId)) return { results: [], partial: false };
+    if (terms.length === 0 || !(limit >= 1) || !UUID.test(input.userId)) {
+      return { results: [], partial: false };
+    }
     const ctx: StageContext = { userId: input.userId, limit, deadline: input.deadline };
 
+    const completions: Completions = new Map();
     let results: SearchHit[];
     try {
-      results = await this.stage(ctx, (trx) => this.findMessages(trx, ctx, terms, new Map()));
+      results = await this.stage(ctx, async (trx) => {
+        for (const term of terms) {
+          if (term.prefix) completions.set(term, await this.complete(trx, ctx, term.word));
+        }
+        return this.findMessages(trx, ctx, terms, completions, new Map());
+      });
     } catch (err) {
       if (isTimeout(err)) return { results: [], partial: true };
       throw err;
@@ -101,7 +135,8 @@ export class SearchRepository {
     if (results.length > 0 || !terms.some((t) => t.fuzzy)) return { results, partial: false };
 
     try {
-      return { results: await this.stage(ctx, (trx) => this.findWithCorrections(trx, ctx, terms)), partial: false };
+      results = await this.stage(ctx, (trx) => this.findWithCorrections(trx, ctx, terms, completions));
+      return { results, partial: false };
     } catch (err) {
       if (isTimeout(err)) return { results, partial: true };
       throw err;
@@ -114,9 +149,40 @@ export class SearchRepository {
     return this.db.transaction().execute(body);
   }
 
+  /**
+   * Every vocabulary token that starts with the word's token (its longest, when the word is several:
+   * "example.com/guide" is a URL, a host and a path), or `undefined` when there are too many.
+   */
+  private async complete(
+    trx: Transaction<DB>,
+    ctx: StageContext,
+    word: string,
+  ): Promise<string[] | undefined> {
+    await bound(trx, ctx);
+    const token = sql<string>`(
+      select t from unnest(tsvector_to_array(to_tsvector('simple', ${word}))) as t
+      order by char_length(t) desc, t limit 1
+    ) collate "C"`;
+    // The vocabulary sorts by code point (collation "C"), so the tokens with a prefix are one range.
+    const rows = await trx
+      .selectFrom('search_words')
+      .select('word')
+      .where('word', '>=', token)
+      .where('word', '<', sql<string>`${token} || chr(1114111)`)
+      .orderBy('word')
+      .limit(MAX_COMPLETIONS + 1)
+      .execute();
+    return rows.length > MAX_COMPLETIONS ? undefined : rows.map((r) => r.word);
+  }
+
   /** The typo stage: corrects the words that match nothing by themselves, then searches again. */
-  private async findWithCorrections(trx: Transaction<DB>, ctx: StageContext, terms: Term[]): Promise<SearchHit[]> {
-    const corrections = new Map<Term, string[]>();
+  private async findWithCorrections(
+    trx: Transaction<DB>,
+    ctx: StageContext,
+    terms: Term[],
+    completions: Completions,
+  ): Promise<SearchHit[]> {
+    const corrections: Corrections = new Map();
     for (const term of terms) {
       if (!term.fuzzy) continue;
       await bound(trx, ctx);
@@ -124,7 +190,7 @@ export class SearchRepository {
         .selectFrom('messages as m')
         .select('m.id')
         .where('m.chat_id', 'in', memberChats(trx, ctx.userId))
-        .where(vectorMatches(termQuery(term)))
+        .where(vectorMatches(termQuery(term, completions), !narrowsByIndex(term, completions)))
         .limit(1)
         .executeTakeFirst();
       if (found) continue;
@@ -133,12 +199,12 @@ export class SearchRepository {
       if (words.length > 0) corrections.set(term, words);
     }
     if (corrections.size === 0) return [];
-    return this.findMessages(trx, ctx, terms, corrections);
+    return this.findMessages(trx, ctx, terms, completions, corrections);
   }
 
   /**
-   * Vocabulary words within `maxEdits` of the word, nearest first. Long ASCII words go through the
-   * trigram index with a similarity floor low enough to keep every such word (see
+   * Vocabulary tokens within `maxEdits` of the word, nearest first. Long ASCII words go
+   * through the trigram index with a similarity floor low enough to keep every such word (see
    * `trigramFloor`); trigrams alone would miss transpositions, so levenshtein decides.
    */
   private async corrections(trx: Transaction<DB>, fuzzy: FuzzyWord): Promise<string[]> {
@@ -147,14 +213,18 @@ export class SearchRepository {
     let query = trx
       .selectFrom('search_words')
       .select('word')
-      .where(sql<number>`char_length(word)`, '>=', Math.max(5, length - maxEdits))
+      // The predicate of the trigram index, as written there.
+      .where(sql<SqlBool>`char_length(word) between 5 and 32`)
+      .where(sql<number>`char_length(word)`, '>=', length - maxEdits)
       .where(sql<number>`char_length(word)`, '<=', length + maxEdits)
       .where(distance, '<=', maxEdits)
       .orderBy(distance)
       .orderBy('word')
-      .limit(MAX_CANDIDATES);
+      .limit(MAX_CORRECTIONS);
     if (trigramFloor !== undefined) {
-      await sql`select set_config('pg_trgm.similarity_threshold', ${trigramFloor.toFixed(4)}, true)`.execute(trx);
+      await sql`select set_config('pg_trgm.similarity_threshold', ${trigramFloor.toFixed(4)}, true)`.execute(
+        trx,
+      );
       query = query.where(sql<SqlBool>`word % ${word}`);
     }
     return (await query.execute()).map((r) => r.word);
@@ -165,21 +235,30 @@ export class SearchRepository {
     trx: Transaction<DB>,
     ctx: StageContext,
     terms: Term[],
-    corrections: Map<Term, string[]>,
+    completions: Completions,
+    corrections: Corrections,
   ): Promise<SearchHit[]> {
     const query = sql.join(
       terms.map((term) => {
         const words = corrections.get(term);
-        return words ? sql`(${termQuery(term)} || ${correctionQuery(words)})` : termQuery(term);
+        return words
+          ? sql`(${termQuery(term, completions)} || ${lexemeQuery(words)})`
+          : termQuery(term, completions);
       }),
       sql` && `,
     );
-    // For ts_headline, per configuration, every word of the phrase as a prefix (and each correction).
-    const operands = terms.map((t) => `${t.operand}:*`);
-    const corrected = [...corrections.values()].flat().map(quoteOperand);
-    const headline = (config: 'english' | 'russian' | 'simple', extra: string[] = []) =>
+    // One term the index can narrow is enough: it prunes the AND.
+    const indexed = terms.some((t) => narrowsByIndex(t, completions));
+
+    // For ts_headline, per configuration, the same words: stems whole, tokens also as prefixes.
+    const stems = terms.map((t) => t.operand).join(' | ');
+    const tokens = [
+      ...terms.map((t) => (t.prefix ? `${t.operand}:*` : t.operand)),
+      ...[...corrections.values()].flat().map(quoteOperand),
+    ].join(' | ');
+    const headline = (config: 'english' | 'russian' | 'simple', operands: string) =>
       sql<string>`ts_headline(${sql.lit(config)}::regconfig, translate(hit.text, ${START_MARK + STOP_MARK}, '  '),
-        to_tsquery(${sql.lit(config)}::regconfig, ${[...operands, ...extra].join(' | ')}), ${HEADLINE_OPTIONS})`;
+        to_tsquery(${sql.lit(config)}::regconfig, ${operands}), ${HEADLINE_OPTIONS})`;
 
     await bound(trx, ctx);
     const rows = await trx
@@ -189,7 +268,7 @@ export class SearchRepository {
           .innerJoin('users as u', 'u.id', 'm.user_id')
           .select(['m.id', 'm.chat_id', 'm.user_id', 'u.user_name', 'm.text', 'm.created_at', 'm.seq'])
           .where('m.chat_id', 'in', memberChats(trx, ctx.userId))
-          .where(vectorMatches(query))
+          .where(vectorMatches(query, !indexed))
           .orderBy('m.created_at', 'desc')
           .orderBy('m.seq', 'desc')
           .limit(ctx.limit),
@@ -202,9 +281,9 @@ export class SearchRepository {
         'hit.user_name',
         'hit.text',
         'hit.created_at',
-        headline('english').as('marked_english'),
-        headline('russian').as('marked_russian'),
-        headline('simple', corrected).as('marked_simple'),
+        headline('english', stems).as('marked_english'),
+        headline('russian', stems).as('marked_russian'),
+        headline('simple', tokens).as('marked_simple'),
       ])
       .orderBy('hit.created_at', 'desc')
       .orderBy('hit.seq', 'desc')
@@ -225,12 +304,6 @@ export class SearchRepository {
   }
 }
 
-interface StageContext {
-  userId: string;
-  limit: number;
-  deadline: number;
-}
-
 /** Limits the next statement to the time left; throws when none is left. */
 async function bound(trx: Transaction<DB>, ctx: StageContext): Promise<void> {
   const left = Math.ceil(ctx.deadline - Date.now());
@@ -246,25 +319,54 @@ function isTimeout(err: unknown): boolean {
 }
 
 function memberChats(db: Kysely<DB>, userId: string) {
-  return db.selectFrom('chat_members').select('chat_members.chat_id').where('chat_members.user_id', '=', userId);
-}
-
-function vectorMatches(query: RawBuilder<unknown>): Expression<SqlBool> {
-  return sql<SqlBool>`m.search_vector @@ (${query})`;
+  return db
+    .selectFrom('chat_members')
+    .select('chat_members.chat_id')
+    .where('chat_members.user_id', '=', userId);
 }
 
 /**
- * One word as a prefix in each configuration, each restricted to its own part of the vector
- * (weights A, B, C). A configuration that finds no lexeme in the word (a stop word, punctuation)
- * yields an empty query, which `||` drops.
+ * `search_vector @@ query`. When the GiST index cannot narrow the query (every word a prefix with
+ * too many completions), the function form keeps the planner off it: a scan of the index that
+ * returns every row is slower than reading the user's own chats.
  */
-function termQuery(term: Term): RawBuilder<unknown> {
-  return sql`(to_tsquery('english', ${`${term.operand}:*A`}) || to_tsquery('russian', ${`${term.operand}:*B`}) || to_tsquery('simple', ${`${term.operand}:*C`}))`;
+function vectorMatches(query: RawBuilder<unknown>, unindexed: boolean): Expression<SqlBool> {
+  return unindexed
+    ? sql<SqlBool>`ts_match_vq(m.search_vector, ${query})`
+    : sql<SqlBool>`m.search_vector @@ (${query})`;
 }
 
-/** Any of the corrections, as whole raw tokens. */
-function correctionQuery(words: string[]): RawBuilder<unknown> {
-  return sql`to_tsquery('simple', ${words.map((w) => `${quoteOperand(w)}:C`).join(' | ')})`;
+function narrowsByIndex(term: Term, completions: Completions): boolean {
+  return !term.prefix || completions.get(term) !== undefined;
+}
+
+/**
+ * One word: its English stems (weight A), its Russian stems (B), or its tokens as they are, and
+ * from 3 characters also as prefixes (C). A word of several tokens (an e-mail address, a URL, a
+ * hyphenated word) is a phrase of them. A configuration that finds no lexeme in the word (a stop
+ * word, punctuation) yields an empty query, which `||` drops.
+ *
+ * The prefix query is ANDed with the completions of the word's longest token: the same matches
+ * (a message that has tokens starting with each of the word's has those), but whole lexemes,
+ * which the index can look up.
+ */
+function termQuery(term: Term, completions: Completions): RawBuilder<unknown> {
+  const { operand } = term;
+  const stems = sql`to_tsquery('english', ${`${operand}:A`}) || to_tsquery('russian', ${`${operand}:B`})`;
+  if (!term.prefix) return sql`(${stems} || to_tsquery('simple', ${`${operand}:C`}))`;
+  const prefixes = sql`to_tsquery('simple', ${`${operand}:*C`})`;
+  const words = completions.get(term);
+  if (words === undefined) return sql`(${stems} || ${prefixes})`;
+  if (words.length === 0) return sql`(${stems})`;
+  return sql`(${stems} || (${lexemeQuery(words)} && ${prefixes}))`;
+}
+
+/**
+ * Any of these tokens of the simple part, taken as they are: the tsquery input syntax, not
+ * to_tsquery, so that a token such as a URL is not split again.
+ */
+function lexemeQuery(words: string[]): RawBuilder<unknown> {
+  return sql`${words.map((w) => `${quoteOperand(w)}:C`).join(' | ')}::tsquery`;
 }
 
 /**
@@ -277,12 +379,19 @@ function parsePhrase(phrase: string): Term[] {
   const seen = new Set<string>();
   const terms: Term[] = [];
   // NUL cannot travel as a text parameter; it separates words like white space.
-  for (const raw of phrase.split(/[\s\u0000]+/u)) {
+  for (const raw of phrase.replaceAll('\u0000', ' ').split(/\s+/u)) {
     if (!/[\p{L}\p{N}]/u.test(raw)) continue;
     const key = raw.toLowerCase();
     if (seen.has(key)) continue;
     seen.add(key);
-    terms.push({ operand: quoteOperand(raw), fuzzy: fuzzyWord(raw) });
+    // Punctuation around a word ("hello," or "(world)") is no part of its token.
+    const core = raw.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+    terms.push({
+      word: raw,
+      operand: quoteOperand(raw),
+      prefix: (core.match(/[\p{L}\p{N}]/gu) ?? []).length >= MIN_PREFIX_LENGTH,
+      fuzzy: /^\p{L}+$/u.test(core) ? fuzzyWord(core.toLowerCase()) : undefined,
+    });
     if (terms.length === MAX_TERMS) break;
   }
   return terms;
@@ -292,9 +401,7 @@ function quoteOperand(word: string): string {
   return `'${word.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-function fuzzyWord(raw: string): FuzzyWord | undefined {
-  const word = raw.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '').toLowerCase();
-  if (!/^\p{L}+$/u.test(word)) return undefined;
+function fuzzyWord(word: string): FuzzyWord | undefined {
   const length = [...word].length;
   if (length < 4 || length > MAX_FUZZY_LENGTH) return undefined;
   const maxEdits = length >= 5 ? 2 : 1;
@@ -340,7 +447,7 @@ function markedRanges(marked: string, textLength: number): Array<[number, number
 
 /**
  * Sorts and joins the ranges of all configurations. Ranges that overlap or touch become one, and
- * so do ranges that only a hyphen separates: ts_headline marks "e-mail" as "e" and "mail".
+ * so do ranges that only hyphens separate: ts_headline marks "e-mail" as "e" and "mail".
  */
 function mergeRanges(text: string, ranges: Array<[number, number]>): Array<{ start: number; end: number }> {
   const merged: Array<{ start: number; end: number }> = [];

@@ -61,7 +61,10 @@ export interface MessagesTable {
   search_vector: ColumnType<string, never, never>;
 }
 
-/** The vocabulary of the search's typo stage: each distinct lowercase word of 5–32 letters, filled by a trigger. */
+/**
+ * The search's vocabulary: every distinct token (simple-configuration lexeme) ever written, filled by
+ * a trigger. Prefixes are completed and typos corrected against it.
+ */
 export interface SearchWordsTable {
   word: string;
 }

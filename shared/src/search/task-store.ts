@@ -90,7 +90,9 @@ export class SearchTaskStore {
   ): Promise<{ items: SearchHitView[]; next: number | undefined } | undefined> {
     const key = resultsKey(taskId);
     const raw = await this.store.get(key);
-    const stored: StoredResults = raw ? (JSON.parse(raw) as StoredResults) : { drained: 0, total: 0, items: [] };
+    const stored: StoredResults = raw
+      ? (JSON.parse(raw) as StoredResults)
+      : { drained: 0, total: 0, items: [] };
     const start = from ?? stored.drained;
     if (start < stored.drained || start > stored.total) return undefined;
     if (start > stored.drained) {

@@ -11,6 +11,8 @@ export class MemoryStore implements Store {
   readonly backend = 'memory' as const;
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
+  /** koa-ratelimit's counters (its memory driver); swept like the entries once their window is over. */
+  private readonly limits = new Map<string, { reset: number }>();
 
   constructor(
     private readonly keyPrefix = '',
@@ -42,6 +44,18 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async incr(key: string): Promise<number> {
+    const entry = this.live(key);
+    const next = (entry ? Number(entry.value) : 0) + 1;
+    if (!Number.isSafeInteger(next)) throw new Error(`value at ${key} is not an integer`);
+    this.entries.set(this.keyPrefix + key, { value: String(next), expiresAt: entry?.expiresAt ?? Infinity });
+    return next;
+  }
+
+  rateLimitDriver(): { driver: 'memory'; db: Map<string, { reset: number }> } {
+    return { driver: 'memory', db: this.limits };
+  }
+
   async del(...keys: string[]): Promise<number> {
     let removed = 0;
     for (const key of keys) {
@@ -65,6 +79,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.entries.clear();
+    this.limits.clear();
   }
 
   private live(key: string): Entry | undefined {
@@ -79,5 +94,7 @@ export class MemoryStore implements Store {
   private sweep(): void {
     const now = Date.now();
     for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    // koa-ratelimit's `reset` is in epoch seconds
+    for (const [key, limit] of this.limits) if (limit.reset * 1000 <= now) this.limits.delete(key);
   }
 }

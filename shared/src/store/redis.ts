@@ -51,6 +51,14 @@ export class RedisStore implements Store {
     return (await this.client.set(key, value, 'EX', ttlSeconds, 'NX')) === 'OK';
   }
 
+  incr(key: string): Promise<number> {
+    return this.client.incr(key);
+  }
+
+  rateLimitDriver(): { driver: 'redis'; db: Redis } {
+    return { driver: 'redis', db: this.client };
+  }
+
   del(...keys: string[]): Promise<number> {
     return keys.length === 0 ? Promise.resolve(0) : this.client.del(...keys);
   }

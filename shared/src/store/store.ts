@@ -12,6 +12,13 @@ export interface Store {
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   /** Writes a value only where the key is missing; answers whether it wrote. */
   setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /** Adds one to an integer value (a missing key counts as 0); answers the new value. */
+  incr(key: string): Promise<number>;
+  /**
+   * Where koa-ratelimit keeps its counters in this store: its redis driver with this client, or its
+   * memory driver with a map. Passed through to koa-ratelimit untouched; nothing else reads it.
+   */
+  rateLimitDriver(): { driver: 'redis' | 'memory'; db: unknown };
   /** Removes keys; answers how many existed. */
   del(...keys: string[]): Promise<number>;
   /** Seconds left to live: -1 for a key without expiry, -2 for a missing key (as Redis TTL). */

@@ -1,0 +1,38 @@
+import type { Logger, Store } from '@messenger/shared';
+
+/**
+ * Membership checks in the store: every read and post asks "is this user in this chat?". A change
+ * of membership writes through, so a cached answer is never wrong for longer than a store outage.
+ */
+export class MembershipCache {
+  constructor(
+    private readonly store: Store,
+    private readonly ttlSeconds: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** true / false when known, undefined when not cached (or the store does not answer). */
+  async get(chatId: string, userId: string): Promise<boolean | undefined> {
+    if (this.ttlSeconds === 0) return undefined;
+    try {
+      const value = await this.store.get(key(chatId, userId));
+      return value === null ? undefined : value === '1';
+    } catch {
+      return undefined;
+    }
+  }
+
+  async set(chatId: string, userId: string, member: boolean): Promise<void> {
+    if (this.ttlSeconds === 0) return;
+    await this.store
+      .set(key(chatId, userId), member ? '1' : '0', this.ttlSeconds)
+      .catch((err: unknown) => this.log.warn({ err }, 'could not cache a membership'));
+  }
+
+  /** Forgets what is cached for a user in a chat (call when membership changes). */
+  async forget(chatId: string, userId: string): Promise<void> {
+    await this.store.del(key(chatId, userId));
+  }
+}
+
+const key = (chatId: string, userId: string) => `member:${chatId}:${userId}`;
