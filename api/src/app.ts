@@ -209,7 +209,7 @@ async function buildKoa(
 
   const spec = readSpec();
   const handlers: HandlerMap = {
-    ...systemHandlers(database, spec.text),
+    ...systemHandlers(database, store, queue, config.queue.backend, spec.text),
     ...authHandlers(auth),
     ...chatsHandlers(chats),
     ...messagesHandlers(messages),

@@ -27,6 +27,36 @@ describe('system endpoints', () => {
     expect(response.status).to.equal(200);
   });
 
+  it('GET and POST /check answer 200 ok with a timed check of every dependency', async () => {
+    for (const answer of [await t.api.GET('/check'), await t.api.POST('/check')]) {
+      expect(answer.response.status).to.equal(200);
+      expect(answer.data!.health).to.equal('ok');
+      const { database, store, queue } = answer.data!.checks;
+      expect(database).to.include({ backend: t.config.database.backend, ok: true });
+      expect(store).to.include({ backend: t.config.store.backend, ok: true });
+      expect(queue).to.include({ backend: t.config.queue.backend, ok: true });
+      expect(database.ms).to.be.a('number').and.at.least(0);
+    }
+  });
+
+  it('/check answers 503 fail naming the broker when RabbitMQ does not answer', async () => {
+    const noBroker = await TestContext.start(
+      { AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' },
+      { worker: false },
+    );
+    try {
+      // openapi-fetch hands a non-2xx body over as `error`
+      const { response, error } = await noBroker.api.GET('/check');
+      expect(response.status).to.equal(503);
+      expect(error!.health).to.equal('fail');
+      expect(error!.checks.queue).to.include({ backend: 'amqp', ok: false });
+      expect(error!.checks.queue.error).to.be.a('string');
+      expect(error!.checks.database.ok).to.equal(true);
+    } finally {
+      await noBroker.stop();
+    }
+  });
+
   it('serves its own contract at /openapi.yaml', async () => {
     const res = await t.raw('GET', '/openapi.yaml');
     expect(res.status).to.equal(200);
@@ -114,6 +144,12 @@ describe('system endpoints', () => {
 
     it('GET /ping still answers 200', async () => {
       expect((await down.raw('GET', '/ping')).status).to.equal(200);
+    });
+
+    it('/check answers 503 fail naming the database', async () => {
+      const { response, error } = await down.api.GET('/check');
+      expect(response.status).to.equal(503);
+      expect(error!.checks.database).to.include({ backend: 'postgres', ok: false });
     });
 
     it('GET /ping_db answers 503 service-unavailable', async () => {

@@ -44,6 +44,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Health of every dependency
+         * @description 200 `{"health": "ok"}` when PostgreSQL, the store (Redis) and the queue (RabbitMQ), whichever are
+         *     configured, all answer; 503 `{"health": "fail"}` otherwise. Either way `checks` says, per
+         *     dependency, which backend it is, whether it answered and how long the check took.
+         */
+        get: operations["checkHealth"];
+        put?: never;
+        /**
+         * Health of every dependency (POST)
+         * @description The same as `GET /check`, for monitors that probe with POST.
+         */
+        post: operations["checkHealthPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.yaml": {
         parameters: {
             query?: never;
@@ -495,6 +521,49 @@ export interface components {
             messages: components["schemas"]["SearchHit"][];
             next?: components["schemas"]["Next"];
         };
+        HealthCheck: {
+            /**
+             * @description Which implementation is configured (`postgres`, `pglite`, `redis`, `memory`, `amqp`).
+             * @example postgres
+             */
+            backend: string;
+            ok: boolean;
+            /** @description How long the check took, in milliseconds. */
+            ms: number;
+            /** @description Why it failed. */
+            error?: string;
+        };
+        /**
+         * @example {
+         *       "health": "ok",
+         *       "checks": {
+         *         "database": {
+         *           "backend": "postgres",
+         *           "ok": true,
+         *           "ms": 1.2
+         *         },
+         *         "store": {
+         *           "backend": "redis",
+         *           "ok": true,
+         *           "ms": 0.4
+         *         },
+         *         "queue": {
+         *           "backend": "amqp",
+         *           "ok": true,
+         *           "ms": 0.9
+         *         }
+         *       }
+         *     }
+         */
+        Health: {
+            /** @enum {string} */
+            health: "ok" | "fail";
+            checks: {
+                database: components["schemas"]["HealthCheck"];
+                store: components["schemas"]["HealthCheck"];
+                queue: components["schemas"]["HealthCheck"];
+            };
+        };
     };
     responses: {
         /** @description `bad-parameters`: a missing or malformed body (or one that is not `application/json`), a missing field, a wrong type or a value out of range. */
@@ -771,6 +840,68 @@ export interface operations {
                 };
             };
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    checkHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every dependency answers. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description A dependency does not answer. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    checkHealthPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every dependency answers. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description A dependency does not answer. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
         };
     };
     getOpenApiSpec: {

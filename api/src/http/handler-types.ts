@@ -19,10 +19,11 @@ export type QueryOf<O extends OperationId> = Op<O>['parameters'] extends { query
   : never;
 export type PathOf<O extends OperationId> = Op<O>['parameters'] extends { path: infer P } ? P : never;
 
-type SuccessStatus = 200 | 201 | 204 | 304;
+/** Statuses a handler returns; errors are thrown instead (a health report of 503 is a reply, not an error). */
+type SuccessStatus = 200 | 201 | 204 | 304 | 503;
 type Responses<O extends OperationId> = Op<O>['responses'];
 
-/** What a handler returns: one of the operation's 2xx responses. Errors are thrown as AppError. */
+/** What a handler returns: one of the operation's documented responses. Errors are thrown as AppError. */
 export type Reply<O extends OperationId> = {
   [S in keyof Responses<O> & SuccessStatus]: {
     status: S;

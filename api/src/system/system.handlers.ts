@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { AppError, type Database } from '@messenger/shared';
+import { AppError, type Database, type Queue, type Store } from '@messenger/shared';
 import type { Handler } from '../http/handler-types.ts';
 
 /** The Swagger UI files the docs page loads, and their media types: nothing else is served. */
@@ -27,19 +27,63 @@ const DOCS_PAGE = `<!doctype html>
 </html>
 `;
 
+interface CheckResult {
+  backend: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+/** Runs one dependency check and times it; a check that throws or answers false has failed. */
+async function timed(backend: string, check: () => Promise<boolean>): Promise<CheckResult> {
+  const started = performance.now();
+  let ok = false;
+  let error: string | undefined;
+  try {
+    ok = await check();
+    if (!ok) error = 'no answer';
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+  }
+  const ms = Math.round((performance.now() - started) * 10) / 10;
+  return { backend, ok, ms, ...(error ? { error } : {}) };
+}
+
 /** Liveness, readiness and the API's own documentation. */
 export function systemHandlers(
   database: Database,
+  store: Store,
+  queue: () => Promise<Queue>,
+  queueBackend: string,
   specText: string,
 ): {
   ping: Handler<'ping'>;
+  checkHealth: Handler<'checkHealth'>;
+  checkHealthPost: Handler<'checkHealthPost'>;
   pingDb: Handler<'pingDb'>;
   getOpenApiSpec: Handler<'getOpenApiSpec'>;
   getDocs: Handler<'getDocs'>;
   getDocsAsset: Handler<'getDocsAsset'>;
 } {
   const assetCache = new Map<string, Buffer | string>();
+  const checkHealth = async () => {
+    const [db, st, q] = await Promise.all([
+      timed(database.backend, () => database.ping()),
+      timed(store.backend, () => store.ping()),
+      timed(queueBackend, async () => (await queue()).ping()),
+    ]);
+    const ok = db.ok && st.ok && q.ok;
+    return {
+      status: ok ? (200 as const) : (503 as const),
+      body: {
+        health: ok ? ('ok' as const) : ('fail' as const),
+        checks: { database: db, store: st, queue: q },
+      },
+    };
+  };
   return {
+    checkHealth,
+    checkHealthPost: checkHealth,
     ping: () => ({ status: 200, body: { status: 'ok' } }),
     pingDb: async () => {
       if (!(await database.ping())) throw new AppError('service-unavailable', 'the database does not answer');
