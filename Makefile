@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 .PHONY: help install run-dev start run-prod stop-prod test tests-html-coverage-report lint format \
-	typecheck gen-types migrate bench bench-smoke clean
+	typecheck gen-types migrate bench bench-smoke bench-search clean
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-28s %s\n", $$1, $$2 }' \
@@ -68,6 +68,9 @@ migrate: install ## Apply database migrations to DATABASE_URL
 # drops its own database. Options: `npx tsx bench/run.ts --help`.
 bench: install ## Load-test the API against the baselines (BENCH_DURATION=10 BENCH_CONNECTIONS=50); JSON in bench/results/
 	@npm run --silent bench
+
+bench-search: install ## Time searches end to end (POST → RabbitMQ → consumer → SUCCESS) on a chat of 100k messages
+	@npm run --silent bench:search
 
 bench-smoke: install ## The bench in its tiny CI mode (about a second per run; figures mean nothing)
 	@npm run --silent bench:smoke

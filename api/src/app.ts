@@ -25,10 +25,13 @@ import { chatsHandlers } from './chats/chats.handlers.ts';
 import { ChatsRepository } from './chats/chats.repository.ts';
 import { ChatsService } from './chats/chats.service.ts';
 import { MembershipCache } from './chats/membership-cache.ts';
+import { directHandlers } from './direct/direct.handlers.ts';
+import { DirectService } from './direct/direct.service.ts';
 import { createContractRouter, readSpec } from './http/contract.ts';
 import type { HandlerMap } from './http/handler-types.ts';
 import { requestContext } from './http/request-context.ts';
 import { Throttle } from './http/throttle.ts';
+import { createIdempotency } from './http/idempotency.ts';
 import { HistoryCache } from './messages/history-cache.ts';
 import { messagesHandlers } from './messages/messages.handlers.ts';
 import { searchHandlers } from './search/search.handlers.ts';
@@ -36,6 +39,12 @@ import { SearchService } from './search/search.service.ts';
 import { MessagesRepository } from './messages/messages.repository.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { systemHandlers } from './system/system.handlers.ts';
+import { InboxRepository } from './inbox/inbox.repository.ts';
+import { inboxHandlers } from './inbox/inbox.handlers.ts';
+import { InboxService } from './inbox/inbox.service.ts';
+import { UserProfilesRepository } from './users/users.repository.ts';
+import { usersHandlers } from './users/users.handlers.ts';
+import { UsersService } from './users/users.service.ts';
 
 /** Backends an app may be handed instead of opening its own (tests share them between apps). */
 export interface AppDeps {
@@ -186,19 +195,20 @@ async function buildKoa(
     logger.child({ component: 'auth' }),
   );
   const cacheLog = logger.child({ component: 'cache' });
+  const historyCache = new HistoryCache(store, config.cache.historyTtlSeconds, cacheLog);
+  /** Wraps every message-creating handler: `Idempotency-Key` replays (api/src/http/idempotency.ts). */
+  const idempotent = createIdempotency(store, logger.child({ component: 'idempotency' }));
+  const chatsRepository = new ChatsRepository(database.db);
   const chats = new ChatsService(
-    new ChatsRepository(database.db),
+    chatsRepository,
     users,
     actingUser,
     new MembershipCache(store, config.cache.membershipTtlSeconds, cacheLog),
+    historyCache,
     config.auth.disabled,
   );
-  const messages = new MessagesService(
-    new MessagesRepository(database.db),
-    chats,
-    actingUser,
-    new HistoryCache(store, config.cache.historyTtlSeconds, cacheLog),
-  );
+  const messages = new MessagesService(new MessagesRepository(database.db), chats, actingUser, historyCache);
+  const direct = new DirectService(chatsRepository, users, actingUser, messages);
   const search = new SearchService(
     new SearchTaskStore(store, config.search),
     queue,
@@ -207,13 +217,19 @@ async function buildKoa(
     logger.child({ component: 'search' }),
   );
 
+  const usersService = new UsersService(new UserProfilesRepository(database.db), actingUser);
+  const inbox = new InboxService(new InboxRepository(database.db), users, actingUser, config.inbox);
+
   const spec = readSpec();
   const handlers: HandlerMap = {
     ...systemHandlers(database, store, queue, config.queue.backend, spec.text),
     ...authHandlers(auth),
     ...chatsHandlers(chats),
-    ...messagesHandlers(messages),
+    ...messagesHandlers(messages, idempotent),
     ...searchHandlers(search),
+    ...directHandlers(direct, idempotent),
+    ...usersHandlers(usersService),
+    ...inboxHandlers(inbox),
   };
   const throttle = config.throttling.enabled
     ? new Throttle(config.throttling, store, logger.child({ component: 'throttle' }))

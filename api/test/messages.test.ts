@@ -289,6 +289,8 @@ describe('messages', () => {
         user_id: user.userId,
         user_name: user.userName,
         text,
+        edited_at: null,
+        attachments: [],
       });
       expect(data!.messages.map(({ created_at: _, ...rest }) => rest)).to.deep.equal([
         item(ownerMessage, owner, 'from the owner'),

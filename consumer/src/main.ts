@@ -1,26 +1,17 @@
 /** The search worker process: `npm start -w consumer`, or beside the API in `make start`. */
 import {
-  ConfigError,
   connectDatabase,
   connectQueue,
   connectStore,
   createLogger,
-  loadConfig,
+  loadConfigOrExit,
   migrate,
   redactUrl,
+  stopOnSignals,
 } from '@messenger/shared';
 import { startWorker } from './worker.ts';
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel).child({ process: 'consumer' });
 if (config.queue.backend !== 'amqp') {
   logger.fatal('the consumer needs AMQP_URL=amqp://…; with memory:// the API runs the worker itself');
@@ -48,23 +39,7 @@ try {
   process.exit(1);
 }
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), config.http.shutdownTimeoutMs + 5_000);
-    force.unref();
-    worker
-      .stop()
-      .then(closeAll)
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  });
-}
+stopOnSignals(logger, config.http.shutdownTimeoutMs + 5_000, async () => {
+  await worker.stop();
+  await closeAll();
+});

@@ -28,6 +28,7 @@ import {
   type DB,
 } from '@messenger/shared';
 import { describeRealService, realService, uniqueTag } from '../../shared/test/support/real-services.ts';
+import { ScratchPostgres } from '../../shared/test/support/scratch-postgres.ts';
 import { SearchRepository, type SearchHit } from '../src/search/search.repository.ts';
 
 /** Opens new, migrated (or, with `upTo`, partly migrated) databases and disposes of them. */
@@ -60,36 +61,15 @@ function pgliteTarget(): Target {
   };
 }
 
-function withDatabaseName(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-}
-
 async function postgresTarget(url: string): Promise<Target> {
-  const admin = await openDatabase(withDatabaseName(url, 'postgres'));
-  const created: string[] = [];
-  const opened: Database[] = [];
+  const scratch = await ScratchPostgres.connect(url, 'messenger_search');
   return {
     async fresh(upTo) {
-      const name = `messenger_search_${uniqueTag()}`;
-      await sql`create database ${sql.id(name)}`.execute(admin.db);
-      created.push(name);
-      const database = await openDatabase(withDatabaseName(url, name));
-      opened.push(database);
+      const database = await scratch.open(await scratch.create());
       await migrateUpTo(database, upTo);
       return database;
     },
-    async dispose() {
-      try {
-        for (const database of opened.splice(0)) await database.close();
-        for (const name of created.splice(0)) {
-          await sql`drop database if exists ${sql.id(name)} with (force)`.execute(admin.db);
-        }
-      } finally {
-        await admin.close();
-      }
-    },
+    dispose: () => scratch.dispose(),
   };
 }
 

@@ -85,6 +85,13 @@ export interface Config {
     /** MEMBERSHIP_CACHE_TTL_SECONDS: how long a membership check stays cached (dropped when membership changes). 0 disables. */
     readonly membershipTtlSeconds: number;
   };
+  /** The inbox, `GET /v1/messages/recent`. */
+  readonly inbox: {
+    /** INBOX_MAX_RESULTS: the most messages it answers (default 100). */
+    readonly maxResults: number;
+    /** INBOX_MAX_AGE_DAYS: it shows messages of the last this many days only (default 30). */
+    readonly maxAgeDays: number;
+  };
   /** MIGRATE_ON_START=false skips applying pending migrations at start-up. */
   readonly migrateOnStart: boolean;
 }
@@ -246,11 +253,29 @@ export function loadConfig(env: Env = process.env): Config {
       historyTtlSeconds: int('HISTORY_CACHE_TTL_SECONDS', 60, 0, 24 * 3600),
       membershipTtlSeconds: int('MEMBERSHIP_CACHE_TTL_SECONDS', 60, 0, 24 * 3600),
     },
+    inbox: {
+      // The contract's `limit` goes up to 1000; the window bounds what the query has to scan.
+      maxResults: int('INBOX_MAX_RESULTS', 100, 1, 1000),
+      maxAgeDays: int('INBOX_MAX_AGE_DAYS', 30, 1, 3650),
+    },
     migrateOnStart: bool('MIGRATE_ON_START', true),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** For process entry points: the config, or every problem on stderr and exit code 2. */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
 }
 
 /** Hides the password of a URL for logs and error messages. */

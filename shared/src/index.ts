@@ -6,3 +6,4 @@ export * from './store/index.ts';
 export * from './queue/index.ts';
 export * from './paths.ts';
 export * from './search/index.ts';
+export * from './shutdown.ts';

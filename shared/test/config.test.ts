@@ -58,6 +58,7 @@ describe('config', () => {
           trustedProxies: [],
         },
         cache: { historyTtlSeconds: 60, membershipTtlSeconds: 60 },
+        inbox: { maxResults: 100, maxAgeDays: 30 },
         migrateOnStart: true,
       };
       expect(loadConfig({})).to.deep.equal(expected);
@@ -134,6 +135,8 @@ describe('config', () => {
         TRUSTED_PROXIES: '10.0.0.1',
         HISTORY_CACHE_TTL_SECONDS: '30',
         MEMBERSHIP_CACHE_TTL_SECONDS: '0',
+        INBOX_MAX_RESULTS: '20',
+        INBOX_MAX_AGE_DAYS: '7',
       });
       expect(config).to.deep.equal({
         env: 'production',
@@ -170,6 +173,7 @@ describe('config', () => {
           trustedProxies: ['10.0.0.1'],
         },
         cache: { historyTtlSeconds: 30, membershipTtlSeconds: 0 },
+        inbox: { maxResults: 20, maxAgeDays: 7 },
         migrateOnStart: false,
       });
     });
@@ -252,6 +256,10 @@ describe('config', () => {
       ['SEARCH_TIMEOUT_MS', '99'],
       ['SEARCH_RESULT_TTL_SECONDS', '0'],
       ['SEARCH_PENDING_TTL_SECONDS', 'soon'],
+      ['INBOX_MAX_RESULTS', '0'],
+      ['INBOX_MAX_RESULTS', '1001'],
+      ['INBOX_MAX_AGE_DAYS', '0'],
+      ['INBOX_MAX_AGE_DAYS', '3651'],
     ];
     for (const [variable, value] of badNumbers) {
       it(`rejects ${variable}=${value} as out of range or not an integer`, () => {

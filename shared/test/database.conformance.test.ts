@@ -13,6 +13,7 @@ import { loadConfig } from '../src/config.ts';
 import { connectDatabase, type Database } from '../src/db/connect.ts';
 import { migrate, readMigrations, type Migration } from '../src/db/migrate.ts';
 import { describeRealService, realService, rejectionOf, uniqueTag } from './support/real-services.ts';
+import { ScratchPostgres } from './support/scratch-postgres.ts';
 
 /** A new, empty database. */
 interface FreshDatabase {
@@ -61,46 +62,16 @@ function pgliteTarget(): DatabaseTarget {
   };
 }
 
-function withDatabaseName(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-}
-
 async function postgresTarget(url: string): Promise<DatabaseTarget> {
-  const admin = await openDatabase(withDatabaseName(url, 'postgres'));
-  const created: string[] = [];
-  const opened: Database[] = [];
+  const scratch = await ScratchPostgres.connect(url, 'messenger_conf');
   return {
     backend: 'postgres',
     async fresh() {
-      const name = `messenger_conf_${uniqueTag()}`;
-      await sql`create database ${sql.id(name)}`.execute(admin.db);
-      created.push(name);
-      const databaseUrl = withDatabaseName(url, name);
-      return {
-        async open() {
-          const database = await openDatabase(databaseUrl);
-          opened.push(database);
-          return database;
-        },
-      };
+      const databaseUrl = await scratch.create();
+      return { open: () => scratch.open(databaseUrl) };
     },
-    async unreachable() {
-      const database = await openDatabase('postgres://postgres@127.0.0.1:1/x');
-      opened.push(database);
-      return database;
-    },
-    async dispose() {
-      try {
-        for (const database of opened.splice(0)) await database.close();
-        for (const name of created.splice(0)) {
-          await sql`drop database if exists ${sql.id(name)} with (force)`.execute(admin.db);
-        }
-      } finally {
-        await admin.close();
-      }
-    },
+    unreachable: () => scratch.open('postgres://postgres@127.0.0.1:1/x'),
+    dispose: () => scratch.dispose(),
   };
 }
 

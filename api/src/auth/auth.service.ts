@@ -139,6 +139,80 @@ export class AuthService {
     }
   }
 
+  /**
+   * Changes the caller's password and ends every other session of theirs, in the database (with the
+   * new hash, in one transaction) and then in the store. Answers how many sessions it ended.
+   */
+  async changePassword(
+    caller: Extract<Caller, { kind: 'session' }>,
+    oldPassword: string,
+    newPassword: string,
+  ): Promise<number> {
+    const user = await this.users.findById(caller.userId);
+    if (!user?.password_hash || !(await argon2.verify(user.password_hash, oldPassword))) {
+      // 403, not 401: the session is fine, and a client must not read this as "log in again".
+      throw new AppError('forbidden', 'old_password is wrong');
+    }
+    const newHash = await argon2.hash(newPassword, { type: argon2.argon2id });
+    const ended = await this.users.changePassword(
+      caller.userId,
+      user.password_hash,
+      newHash,
+      caller.sessionId,
+      'password-changed',
+      new Date(),
+    );
+    if (!ended) throw new AppError('forbidden', 'old_password is wrong (the password changed meanwhile)');
+    await this.tombstone(ended);
+    return ended.length;
+  }
+
+  /** Ends every session of the caller, this one included. Answers how many it ended. */
+  async logoutAll(caller: Extract<Caller, { kind: 'session' }>): Promise<number> {
+    const ended = await this.sessions.endAllForUser(caller.userId, 'logout-all', new Date());
+    await this.tombstone(ended);
+    return ended.length;
+  }
+
+  /** The caller's sessions that have neither ended nor expired, the calling one marked `current`. */
+  async activeSessions(caller: Extract<Caller, { kind: 'session' }>): Promise<
+    Array<{
+      id: string;
+      created_at: string;
+      last_seen_at: string;
+      user_agent: string | null;
+      current: boolean;
+    }>
+  > {
+    const seenSince = new Date(Date.now() - this.settings.sessionTtlSeconds * 1000);
+    const rows = await this.sessions.listActive(caller.userId, seenSince);
+    return rows.map((row) => ({
+      id: row.id,
+      created_at: new Date(row.created_at).toISOString(),
+      last_seen_at: new Date(row.last_seen_at).toISOString(),
+      user_agent: row.user_agent,
+      current: row.id === caller.sessionId,
+    }));
+  }
+
+  /**
+   * Writes the ENDED tombstone over the store keys of sessions the database has just ended, so that
+   * they are dead on every instance at once (and a refill from the database cannot revive them).
+   */
+  private async tombstone(tokenHashes: string[]): Promise<void> {
+    try {
+      await Promise.all(
+        tokenHashes.map((hash) =>
+          this.store.set(sessionStoreKey(hash), ENDED, this.settings.sessionTtlSeconds),
+        ),
+      );
+    } catch (err) {
+      throw new AppError('service-unavailable', 'the session store does not answer: try again', {
+        cause: err,
+      });
+    }
+  }
+
   private remember(tokenHash: string, session: StoredSession): Promise<void> {
     return this.store.set(
       sessionStoreKey(tokenHash),

@@ -36,4 +36,43 @@ export class SessionsRepository {
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
+
+  /**
+   * The user's sessions that have not ended and were seen at or after `seenSince` (older ones have
+   * expired, whether or not a request has noticed yet), most recently used first.
+   */
+  listActive(
+    userId: string,
+    seenSince: Date,
+  ): Promise<Array<Pick<SessionRow, 'id' | 'created_at' | 'last_seen_at' | 'user_agent'>>> {
+    return this.db
+      .selectFrom('sessions')
+      .select(['id', 'created_at', 'last_seen_at', 'user_agent'])
+      .where('user_id', '=', userId)
+      .where('ended_at', 'is', null)
+      .where('last_seen_at', '>=', seenSince)
+      .orderBy('last_seen_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+  }
+
+  /**
+   * Ends every running session of the user (but `exceptSessionId`); answers the token hashes of the
+   * sessions it ended, whose store keys the caller must then tombstone.
+   */
+  async endAllForUser(
+    userId: string,
+    reason: SessionEndReason,
+    at: Date,
+    exceptSessionId?: string,
+  ): Promise<string[]> {
+    let query = this.db
+      .updateTable('sessions')
+      .set({ ended_at: at, end_reason: reason })
+      .where('user_id', '=', userId)
+      .where('ended_at', 'is', null);
+    if (exceptSessionId !== undefined) query = query.where('id', '<>', exceptSessionId);
+    const rows = await query.returning('token_hash').execute();
+    return rows.map((r) => r.token_hash);
+  }
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DB, UserRow } from '@messenger/shared';
+import type { DB, SessionEndReason, UserRow } from '@messenger/shared';
 
 /** The only code that reads or writes `users`. "Not found" is `undefined`; services decide what it means. */
 export class UsersRepository {
@@ -21,6 +21,39 @@ export class UsersRepository {
       .onConflict((oc) => oc.column('user_name').doNothing())
       .returningAll()
       .executeTakeFirst();
+  }
+
+  /**
+   * Replaces the password hash, if it still is `expectedHash` (a concurrent change wins once), and
+   * ends every other session of the user, in one transaction: both or neither. Answers the ended
+   * sessions' token hashes, or `undefined` when the hash had changed meanwhile.
+   */
+  changePassword(
+    userId: string,
+    expectedHash: string,
+    newHash: string,
+    keepSessionId: string,
+    reason: SessionEndReason,
+    at: Date,
+  ): Promise<string[] | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('users')
+        .set({ password_hash: newHash })
+        .where('id', '=', userId)
+        .where('password_hash', '=', expectedHash)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) return undefined;
+      const ended = await trx
+        .updateTable('sessions')
+        .set({ ended_at: at, end_reason: reason })
+        .where('user_id', '=', userId)
+        .where('ended_at', 'is', null)
+        .where('id', '<>', keepSessionId)
+        .returning('token_hash')
+        .execute();
+      return ended.map((r) => r.token_hash);
+    });
   }
 
   /** The user of that name, created without a password if there is none (AUTH_DISABLED mode). */

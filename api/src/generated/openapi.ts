@@ -192,6 +192,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password
+         * @description Changes the caller's password (stored as an argon2id hash) and ends every OTHER session of
+         *     the caller at once, on every API instance; the session making the call keeps working.
+         *     A wrong `old_password` is 403 `forbidden`, not 401: the session itself is fine, and a client
+         *     must not take the answer for "log in again". With `AUTH_DISABLED=true` there are no sessions
+         *     and no passwords to check: 403 `forbidden`. *Added to the original API.*
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every session
+         * @description Ends every session of the caller, this one included: each token stops working at once, on
+         *     every API instance. With `AUTH_DISABLED=true` there are no sessions: it answers 200 and does
+         *     nothing (as `logout` does). *Added to the original API.*
+         */
+        post: operations["logoutAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's active sessions
+         * @description The caller's sessions that have neither ended nor expired, most recently used first, the
+         *     one making the call marked `current`. Tokens are never shown (they are not even stored).
+         *     `last_seen_at` is written at most every `SESSION_TOUCH_SECONDS`. With `AUTH_DISABLED=true`
+         *     there are no sessions: an empty list. *Added to the original API.*
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/chats": {
         parameters: {
             query?: never;
@@ -289,6 +358,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/chats/{chat_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A chat's details and members
+         * @description The chat (name, kind, member count, last message) and its first 100 members, longest-standing
+         *     first, with their roles; page through every member with `GET /v1/chats/{chat_id}/users`.
+         *     Members only. *Added to the original API.* With `AUTH_DISABLED=true`, `user_id` names the
+         *     caller and is required.
+         */
+        get: operations["getChat"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a chat
+         * @description The owner deletes the chat with all its messages: they are gone from history, from cached
+         *     pages and from searches started afterwards, and the chat from every member's list. Any other
+         *     member gets 403 `forbidden`. In a direct chat both participants are owners. *Added to the
+         *     original API.* With `AUTH_DISABLED=true`, `user_id` names the caller and is required.
+         */
+        delete: operations["deleteChat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/chats/{chat_id}/users": {
         parameters: {
             query?: never;
@@ -296,7 +395,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A chat's members
+         * @description A page of the chat's members, longest-standing first, with their role (`owner` or `member`)
+         *     and when they joined. Members only. *Added to the original API.* With `AUTH_DISABLED=true`,
+         *     `user_id` names the caller and is required.
+         */
+        get: operations["listChatUsers"];
         put?: never;
         /**
          * Add a user to a chat
@@ -306,6 +411,31 @@ export interface paths {
          */
         post: operations["addChatUser"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chats/{chat_id}/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member, or leave
+         * @description The owner removes any member; a member removes only themself (leaves); anyone else gets 403
+         *     `forbidden`. Removing someone who is not a member is 404 `user-not-found`. When the last owner
+         *     leaves, the longest-standing member becomes the owner; when the last member leaves, the chat
+         *     is deleted with its messages. The removed user can no longer read, post to or search the chat.
+         *     A direct chat's members cannot change (403): delete the chat instead. *Added to the original
+         *     API.* With `AUTH_DISABLED=true`, the query's `user_id` names the caller and is required.
+         */
+        delete: operations["removeChatUser"];
         options?: never;
         head?: never;
         patch?: never;
@@ -333,12 +463,192 @@ export interface paths {
          * @description A member posts to the chat. `user_id` is the original API's way of naming the author: with
          *     a session it may be omitted and, if given, must be the caller (else 403 `forbidden`); with
          *     `AUTH_DISABLED=true` it is required and must be a member (else 404 `user-not-found`).
+         *     A message has text (`message`), attachments (at most 10), or both. *Attachments and
+         *     `Idempotency-Key` are added to the original API.*
          */
         post: operations["postMessage"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/direct/{user_name}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a direct conversation
+         * @description A page of the caller's direct chat with this user, exactly like
+         *     `GET /v1/chats/{chat_id}/messages` (oldest first unless `order=desc`); an empty page while
+         *     the two have never written to each other. Unknown user: 404 `user-not-found`; yourself: 400
+         *     `bad-parameters`. *Added to the original API.* With `AUTH_DISABLED=true`, `user_id` names the
+         *     reader and is required.
+         */
+        get: operations["listDirectMessages"];
+        put?: never;
+        /**
+         * Send a direct message
+         * @description A message to one person. The first one creates the pair's direct chat (`kind: direct`, both
+         *     participants its owners); later ones, from either side, go to the same chat: a pair never has
+         *     two direct chats, even when both send their first message at the same moment. Unknown user:
+         *     404 `user-not-found`; to yourself: 400 `bad-parameters`. *Added to the original API.* With
+         *     `AUTH_DISABLED=true`, `user_id` names the sender and is required. A retry with the same
+         *     `Idempotency-Key` answers the first reply again and sends nothing new.
+         */
+        post: operations["postDirectMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find people
+         * @description Registered users, to find someone to talk to: by exact `user_name`, by `user_name_prefix`
+         *     (case-sensitive), or all, sorted by `order_by` and `order`, paged by `limit` and `offset`
+         *     (at most 10000: narrow the search rather than page deeper). *Added to the original API.*
+         */
+        get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's profile
+         * @description The caller's public profile. With `AUTH_DISABLED=true`, `user_id` names the caller and is
+         *     required. *Added to the original API.*
+         */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the caller's profile
+         * @description Sets (or, with `null`, clears) the caller's `display_name`: 1 to 100 characters, not only
+         *     white space. With `AUTH_DISABLED=true`, `user_id` names the caller and is required.
+         *     *Added to the original API.*
+         */
+        patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's profile
+         * @description The public profile of any user. *Added to the original API.*
+         */
+        get: operations["getUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/recent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's inbox
+         * @description Messages OTHER users sent in the chats the caller is a member of, newest first: at most
+         *     `INBOX_MAX_RESULTS` (default 100) and only from the last `INBOX_MAX_AGE_DAYS` (default 30)
+         *     days. `sender` narrows it to one sender (an unknown name is 404 `user-not-found`; the
+         *     caller's own name gives an empty list). With `AUTH_DISABLED=true`, `user_id` names the
+         *     caller and is required. *Added to the original API.*
+         */
+        get: operations["listRecentMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chats/{chat_id}/messages/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post several messages at once
+         * @description A member posts up to 100 messages in one request: all are stored, in the order given and
+         *     with consecutive positions in the history (no other message lands between them), or none is
+         *     (any invalid item is 400 and nothing is stored). Each item is what `POST
+         *     /v1/chats/{chat_id}/messages` takes. The whole body is still limited to `BODY_LIMIT_BYTES`
+         *     (413). *Added to the original API.*
+         */
+        post: operations["postMessageBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chats/{chat_id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a message
+         * @description The author, or an owner of the chat, deletes a message for good: it leaves the history (every
+         *     cached page of the chat is dropped) and searches no longer find it. Other messages keep their
+         *     positions. *Added to the original API.*
+         */
+        delete: operations["deleteMessage"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a message
+         * @description The author replaces the text of their message; it then carries `edited_at`, every cached
+         *     history page of the chat is dropped, and searches find the new text (not the old one).
+         *     Attachments stay as they are. *Added to the original API.*
+         */
+        patch: operations["editMessage"];
         trace?: never;
     };
 }
@@ -350,7 +660,7 @@ export interface components {
              * @description A stable code to branch on.
              * @enum {string}
              */
-            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "task-not-found" | "method-not-allowed" | "user-already-exists" | "task-not-complete" | "task-failed" | "payload-too-large" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
+            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "task-not-found" | "message-not-found" | "method-not-allowed" | "user-already-exists" | "task-not-complete" | "task-failed" | "idempotency-key-reused" | "idempotency-key-in-progress" | "payload-too-large" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
             /** @description What was wrong, for humans. */
             detail: string;
         };
@@ -363,6 +673,80 @@ export interface components {
         UserName: string;
         /** @example See you on Saturday! */
         MessageText: string;
+        /**
+         * @description A message to post: its text (`message`), its attachments, or both. At least one of the two is
+         *     needed: a message without text and without attachments is 400 `bad-parameters`.
+         * @example {
+         *       "message": "See you on Saturday!"
+         *     }
+         */
+        NewMessage: {
+            message?: components["schemas"]["MessageText"];
+            attachments?: components["schemas"]["Attachment"][];
+        };
+        /**
+         * @description An absolute `http://` or `https://` URL.
+         * @example https://example.com/cafe.jpg
+         */
+        HttpUrl: string;
+        /** @description Something attached to a message; `type` says which kind: `image`, `video` or `link`. */
+        Attachment: components["schemas"]["ImageAttachment"] | components["schemas"]["VideoAttachment"] | components["schemas"]["LinkAttachment"];
+        /**
+         * @example {
+         *       "type": "image",
+         *       "url": "https://example.com/cafe.jpg",
+         *       "width": 1280,
+         *       "height": 720
+         *     }
+         */
+        ImageAttachment: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "image";
+            url: components["schemas"]["HttpUrl"];
+            /** @description In pixels. */
+            width: number;
+            /** @description In pixels. */
+            height: number;
+        };
+        /**
+         * @example {
+         *       "type": "video",
+         *       "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+         *       "source": "youtube"
+         *     }
+         */
+        VideoAttachment: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "video";
+            url: components["schemas"]["HttpUrl"];
+            /**
+             * @description Where the video is hosted.
+             * @enum {string}
+             */
+            source: "youtube" | "vimeo" | "upload";
+        };
+        /**
+         * @example {
+         *       "type": "link",
+         *       "url": "https://example.com/route",
+         *       "title": "Route"
+         *     }
+         */
+        LinkAttachment: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "link";
+            url: components["schemas"]["HttpUrl"];
+            title?: string;
+        };
         Credentials: {
             user_name: components["schemas"]["UserName"];
             /** Format: password */
@@ -413,6 +797,10 @@ export interface components {
             /** @description Pass as `from` to read the next page. */
             iterator: string;
         };
+        /**
+         * @description A chat. `kind` is `group` (made with `POST /v1/chats`) or `direct` (made by the first
+         *     `POST /v1/direct/{user_name}/messages` of a pair; its `chat_name` is the two user names).
+         */
         Chat: {
             chat_id: components["schemas"]["Id"];
             chat_name: string;
@@ -422,15 +810,101 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             last_message_at?: string | null;
+            /** @description How many members the chat has. *Added in 1.1.* */
+            member_count: number;
+            /** @description The newest message, its text cut to 100 characters; null while there is none. *Added in 1.1.* */
+            last_message: {
+                message_id: components["schemas"]["Id"];
+                user_id: components["schemas"]["Id"];
+                user_name: string;
+                text: string;
+                /** Format: date-time */
+                created_at: string;
+            } | null;
+        };
+        /**
+         * @example {
+         *       "user_id": "9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18",
+         *       "user_name": "alice",
+         *       "role": "owner",
+         *       "joined_at": "2026-11-21T09:00:00.000Z"
+         *     }
+         */
+        ChatMember: {
+            user_id: components["schemas"]["Id"];
+            user_name: string;
+            /**
+             * @description The creator is the `owner`; when the last owner leaves, the longest-standing member becomes one.
+             * @enum {string}
+             */
+            role: "owner" | "member";
+            /** Format: date-time */
+            joined_at: string;
+        };
+        /**
+         * @example {
+         *       "users": [
+         *         {
+         *           "user_id": "9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18",
+         *           "user_name": "alice",
+         *           "role": "owner",
+         *           "joined_at": "2026-11-21T09:00:00.000Z"
+         *         }
+         *       ],
+         *       "next": {
+         *         "iterator": "eyJqIjoiMjAyNi0xMS0yMVQwOTowMDowMC4wMDBaIn0"
+         *       }
+         *     }
+         */
+        ChatMemberPage: {
+            users: components["schemas"]["ChatMember"][];
+            next?: components["schemas"]["Next"];
+        };
+        /**
+         * @example {
+         *       "chat_id": "4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30",
+         *       "chat_name": "weekend plans",
+         *       "kind": "group",
+         *       "created_at": "2026-11-21T08:00:00.000Z",
+         *       "last_message_at": "2026-11-21T09:00:00.000Z",
+         *       "member_count": 1,
+         *       "last_message": {
+         *         "message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
+         *         "user_id": "9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18",
+         *         "user_name": "alice",
+         *         "text": "See you on Saturday!",
+         *         "created_at": "2026-11-21T09:00:00.000Z"
+         *       },
+         *       "members": [
+         *         {
+         *           "user_id": "9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18",
+         *           "user_name": "alice",
+         *           "role": "owner",
+         *           "joined_at": "2026-11-21T08:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
+        ChatDetails: components["schemas"]["Chat"] & {
+            /** @description The first 100 members, longest-standing first (`member_count` says how many there are). */
+            members: components["schemas"]["ChatMember"][];
         };
         Message: {
             message_id: components["schemas"]["Id"];
             chat_id: components["schemas"]["Id"];
             user_id: components["schemas"]["Id"];
             user_name: string;
+            /** @description The text; empty for a message of attachments only. */
             text: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description When the author last edited the text; null when never. *Added to the original API.*
+             */
+            edited_at?: string | null;
+            /** @description The message's attachments, in the order they were sent. *Added to the original API.* */
+            attachments?: components["schemas"]["Attachment"][];
         };
         /**
          * @example {
@@ -441,7 +915,16 @@ export interface components {
          *           "user_id": "9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18",
          *           "user_name": "alice",
          *           "text": "See you on Saturday!",
-         *           "created_at": "2026-11-21T09:00:00.000Z"
+         *           "created_at": "2026-11-21T09:00:00.000Z",
+         *           "edited_at": null,
+         *           "attachments": [
+         *             {
+         *               "type": "image",
+         *               "url": "https://example.com/cafe.jpg",
+         *               "width": 1280,
+         *               "height": 720
+         *             }
+         *           ]
          *         }
          *       ],
          *       "next": {
@@ -564,8 +1047,115 @@ export interface components {
                 queue: components["schemas"]["HealthCheck"];
             };
         };
+        /**
+         * @example {
+         *       "user_id": "9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18",
+         *       "user_name": "alice",
+         *       "display_name": "Alice Liddell",
+         *       "created_at": "2026-11-21T09:00:00.000Z"
+         *     }
+         */
+        UserProfile: {
+            user_id: components["schemas"]["Id"];
+            user_name: string;
+            display_name: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /**
+         * @description A session, named by its id; never by its token (`session_id` of `login`).
+         * @example {
+         *       "id": "3c9b1f0e-2a4d-4e6f-8b7a-5d1c0e9f2a3b",
+         *       "created_at": "2026-11-21T09:00:00.000Z",
+         *       "last_seen_at": "2026-11-21T09:30:00.000Z",
+         *       "user_agent": "Mozilla/5.0",
+         *       "current": true
+         *     }
+         */
+        ActiveSession: {
+            id: components["schemas"]["Id"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_seen_at: string;
+            user_agent: string | null;
+            /** @description True for the session making this call. */
+            current: boolean;
+        };
+        /**
+         * @example {
+         *       "ok": true,
+         *       "ended_sessions": 2
+         *     }
+         */
+        EndedSessions: {
+            ok: boolean;
+            /** @description How many sessions this call ended. */
+            ended_sessions: number;
+        };
+        /**
+         * @example {
+         *       "message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
+         *       "chat_id": "4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30",
+         *       "chat_name": "weekend plans",
+         *       "user_id": "5e8f2c1a-7b3d-4f9e-a0c6-1d2b3e4f5a6b",
+         *       "user_name": "bob",
+         *       "text": "Saturday works for me",
+         *       "created_at": "2026-11-21T09:00:00.000Z"
+         *     }
+         */
+        InboxMessage: {
+            message_id: components["schemas"]["Id"];
+            chat_id: components["schemas"]["Id"];
+            chat_name: string;
+            user_id: components["schemas"]["Id"];
+            /** @description The sender. */
+            user_name: string;
+            text: string;
+            /** Format: date-time */
+            created_at: string;
+        };
     };
     responses: {
+        /**
+         * @description `idempotency-key-reused`: the `Idempotency-Key` was used for a request with another body (or
+         *     path) within the last 24 hours; `idempotency-key-in-progress`: the first request with this key
+         *     is still running (retry later).
+         */
+        IdempotencyConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "idempotency-key-reused",
+                 *       "detail": "this Idempotency-Key was used for another request"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `chat-not-found` (unknown or malformed `chat_id`) or `message-not-found` (unknown or malformed
+         *     `message_id`, or a message of another chat).
+         */
+        ChatOrMessageNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "message-not-found",
+                 *       "detail": "no message with id \"0b6a8f5e-…\" in this chat"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `bad-parameters`: a missing or malformed body (or one that is not `application/json`), a missing field, a wrong type or a value out of range. */
         BadParameters: {
             headers: {
@@ -761,6 +1351,23 @@ export interface components {
     };
     parameters: {
         /**
+         * @description Makes a message-creating request safe to retry. A repeat with the same key and the same body,
+         *     by the same user, within 24 hours, on any API instance, answers the first response again
+         *     (same status and body, same `message_id`) and stores nothing new. The same key with another
+         *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
+         *     running, a repeat waits for it (up to 5 seconds), then answers 409
+         *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
+         *     key is free again. Use a fresh random value (a UUID) per message.
+         * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+         */
+        IdempotencyKey: string;
+        /**
+         * @description An id from `POST /v1/chats/{chat_id}/messages`. An unknown or malformed id, or a message of
+         *     another chat, is 404 `message-not-found`.
+         * @example 0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2
+         */
+        MessageId: string;
+        /**
          * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
          * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
          */
@@ -770,6 +1377,11 @@ export interface components {
          * @example 7a1d3c5e-9b2f-4e8a-8c6d-1f0e2b3a4c5d
          */
         TaskId: string;
+        /**
+         * @description The other person's `user_name`. A name with no account is 404 `user-not-found`.
+         * @example bob
+         */
+        PeerUserName: string;
         /**
          * @description The caller, as the original API named it. With a session: optional, and it must be the
          *     caller. With `AUTH_DISABLED=true`: the caller.
@@ -1086,6 +1698,116 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "old_password": "correct horse battery staple",
+                 *       "new_password": "a brand new passphrase"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: password */
+                    old_password: string;
+                    /** Format: password */
+                    new_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The password has changed; `ended_sessions` other sessions have ended. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndedSessions"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: `old_password` is wrong (or `AUTH_DISABLED=true`). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "forbidden",
+                     *       "detail": "old_password is wrong"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    logoutAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session of the caller has ended. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndedSessions"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active sessions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sessions: components["schemas"]["ActiveSession"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listChats: {
         parameters: {
             query: {
@@ -1344,6 +2066,134 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getChat: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chat. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatDetails"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrUserNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteChat: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chat and its messages are gone. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrUserNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listChatUsers: {
+        parameters: {
+            query: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+                /**
+                 * @description How many items at most (1 to 1000).
+                 * @example 50
+                 */
+                limit: components["parameters"]["Limit"];
+                /** @description The `next.iterator` of the previous page; omit for the first page. */
+                from?: components["parameters"]["From"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of members. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMemberPage"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrUserNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     addChatUser: {
         parameters: {
             query?: {
@@ -1392,6 +2242,50 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    removeChatUser: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+                /**
+                 * @description The member to remove (the caller's own id to leave). Unknown or malformed ids are 404 `user-not-found`.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user is no longer a member. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrUserNotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1476,7 +2370,19 @@ export interface operations {
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a message-creating request safe to retry. A repeat with the same key and the same body,
+                 *     by the same user, within 24 hours, on any API instance, answers the first response again
+                 *     (same status and body, same `message_id`) and stores nothing new. The same key with another
+                 *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
+                 *     running, a repeat waits for it (up to 5 seconds), then answers 409
+                 *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
+                 *     key is free again. Use a fresh random value (a UUID) per message.
+                 * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
@@ -1488,14 +2394,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "message": "See you on Saturday!"
-                 *     }
-                 */
-                "application/json": {
-                    message: components["schemas"]["MessageText"];
-                };
+                "application/json": components["schemas"]["NewMessage"];
             };
         };
         responses: {
@@ -1520,6 +2419,604 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
+            409: components["responses"]["IdempotencyConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDirectMessages: {
+        parameters: {
+            query: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+                /**
+                 * @description How many items at most (1 to 1000).
+                 * @example 50
+                 */
+                limit: components["parameters"]["Limit"];
+                /** @description The `next.iterator` of the previous page; omit for the first page. */
+                from?: components["parameters"]["From"];
+                /** @description `asc` (oldest first, the default) or `desc` (newest first). */
+                order?: "asc" | "desc";
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The other person's `user_name`. A name with no account is 404 `user-not-found`.
+                 * @example bob
+                 */
+                user_name: components["parameters"]["PeerUserName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePage"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["UserNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postDirectMessage: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: {
+                /**
+                 * @description Makes a message-creating request safe to retry. A repeat with the same key and the same body,
+                 *     by the same user, within 24 hours, on any API instance, answers the first response again
+                 *     (same status and body, same `message_id`) and stores nothing new. The same key with another
+                 *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
+                 *     running, a repeat waits for it (up to 5 seconds), then answers 409
+                 *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
+                 *     key is free again. Use a fresh random value (a UUID) per message.
+                 * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The other person's `user_name`. A name with no account is 404 `user-not-found`.
+                 * @example bob
+                 */
+                user_name: components["parameters"]["PeerUserName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Are you coming on Saturday?"
+                 *     }
+                 */
+                "application/json": {
+                    message: components["schemas"]["MessageText"];
+                };
+            };
+        };
+        responses: {
+            /** @description The message is stored in the pair's direct chat. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
+                     *       "chat_id": "4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30"
+                     *     }
+                     */
+                    "application/json": {
+                        message_id: components["schemas"]["Id"];
+                        chat_id: components["schemas"]["Id"];
+                    };
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["UserNotFound"];
+            409: components["responses"]["IdempotencyConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description Only the user of exactly this name. */
+                user_name?: components["schemas"]["UserName"];
+                /**
+                 * @description Only users whose name starts with this text (`%` and `_` match themselves).
+                 * @example al
+                 */
+                user_name_prefix?: components["schemas"]["UserName"];
+                order_by?: "user_name" | "created_at";
+                order?: "asc" | "desc";
+                /** @description How many users at most (1 to 100). */
+                limit?: number;
+                /** @description How many users to skip (0 to 10000). */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of users. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        users: components["schemas"]["UserProfile"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserProfile"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["UserNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "display_name": "Alice Liddell"
+                 *     }
+                 */
+                "application/json": {
+                    display_name: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The profile as it now is. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserProfile"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["UserNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A user's id. An unknown or malformed id is 404 `user-not-found`.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserProfile"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `user-not-found`: no user has this id. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "user-not-found",
+                     *       "detail": "no user with id \"u1\""
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRecentMessages: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+                /**
+                 * @description Only messages from the user of this name.
+                 * @example bob
+                 */
+                sender?: components["schemas"]["UserName"];
+                /**
+                 * @description How many messages at most (1 to 1000; never more than `INBOX_MAX_RESULTS`, its default).
+                 * @example 20
+                 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The newest messages to the caller. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        messages: components["schemas"]["InboxMessage"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `user-not-found`: no user is named `sender` (or, with `AUTH_DISABLED=true`, has the id `user_id`). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "user-not-found",
+                     *       "detail": "no user named \"bob\""
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postMessageBatch: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: {
+                /**
+                 * @description Makes a message-creating request safe to retry. A repeat with the same key and the same body,
+                 *     by the same user, within 24 hours, on any API instance, answers the first response again
+                 *     (same status and body, same `message_id`) and stores nothing new. The same key with another
+                 *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
+                 *     running, a repeat waits for it (up to 5 seconds), then answers 409
+                 *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
+                 *     key is free again. Use a fresh random value (a UUID) per message.
+                 * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "messages": [
+                 *         {
+                 *           "message": "Photos from Saturday"
+                 *         },
+                 *         {
+                 *           "attachments": [
+                 *             {
+                 *               "type": "image",
+                 *               "url": "https://example.com/1.jpg",
+                 *               "width": 1280,
+                 *               "height": 720
+                 *             }
+                 *           ]
+                 *         },
+                 *         {
+                 *           "message": "More next week"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    messages: components["schemas"]["NewMessage"][];
+                };
+            };
+        };
+        responses: {
+            /** @description Every message is stored; their ids, in the order sent. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message_ids": [
+                     *         "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
+                     *         "5d3e9a1b-2c4f-4e6a-8b7d-1f0e2c3a4b5d",
+                     *         "9a8b7c6d-5e4f-4a3b-9c2d-1e0f2a3b4c5d"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        message_ids: components["schemas"]["Id"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrUserNotFound"];
+            409: components["responses"]["IdempotencyConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteMessage: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+                /**
+                 * @description An id from `POST /v1/chats/{chat_id}/messages`. An unknown or malformed id, or a message of
+                 *     another chat, is 404 `message-not-found`.
+                 * @example 0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2
+                 */
+                message_id: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message is gone. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: the caller is not a member of the chat, is neither the author nor an owner, or `user_id` is not the caller. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "forbidden",
+                     *       "detail": "only the author or an owner of the chat may delete a message"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["ChatOrMessageNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    editMessage: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller.
+                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+                /**
+                 * @description An id from `POST /v1/chats/{chat_id}/messages`. An unknown or malformed id, or a message of
+                 *     another chat, is 404 `message-not-found`.
+                 * @example 0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2
+                 */
+                message_id: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "message": "See you on Sunday!"
+                 *     }
+                 */
+                "application/json": {
+                    message: components["schemas"]["MessageText"];
+                };
+            };
+        };
+        responses: {
+            /** @description The message as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
+                     *       "chat_id": "4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30",
+                     *       "user_id": "9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18",
+                     *       "user_name": "alice",
+                     *       "text": "See you on Sunday!",
+                     *       "created_at": "2026-11-21T09:00:00.000Z",
+                     *       "edited_at": "2026-11-21T09:05:00.000Z",
+                     *       "attachments": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: the caller is not a member of the chat, is not the author, or `user_id` is not the caller. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "forbidden",
+                     *       "detail": "only the author may edit a message"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["ChatOrMessageNotFound"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -33,34 +33,106 @@ export interface ContractOptions {
 /** The contract's pattern for text PostgreSQL stores: anything but NUL, which it cannot store. */
 const NO_NUL_PATTERN = '^[^\\u0000]*$';
 
-/** One ajv error as a sentence a client developer can act on. */
-function describeValidationError(e: {
+/** An ajv error, as openapi-backend reports it. */
+interface ValidationError {
   instancePath: string;
+  schemaPath?: string;
+  keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
-}): string {
-  const [, where, ...rest] = e.instancePath.split('/');
+}
+
+/**
+ * The errors of a request as sentences a client developer can act on, joined by "; ". The errors of
+ * one `oneOf` (a typed attachment, say) become one sentence about the alternative the value was
+ * meant to be, not one per alternative it is not.
+ */
+function describeValidationError(errors: ValidationError[]): string {
+  const groups = errors.filter((e) => e.keyword === 'oneOf' && e.schemaPath);
+  const inGroup = (e: ValidationError, g: ValidationError) =>
+    e === g || (e.schemaPath?.startsWith(`${g.schemaPath}/`) ?? false);
+  const sentences: string[] = [];
+  for (const e of errors) {
+    const group = groups.find((g) => inGroup(e, g));
+    if (!group) sentences.push(describeOne(e));
+    else if (e === group)
+      sentences.push(
+        describeOneOf(
+          group,
+          errors.filter((x) => x !== group && inGroup(x, group)),
+        ),
+      );
+  }
+  return [...new Set(sentences)].join('; ');
+}
+
+/**
+ * One failed `oneOf`: each alternative reported the first thing it did not like. Alternatives that
+ * failed on the discriminator (`type`) are not what the client meant; of the rest, one that failed
+ * on a field of the value (not on a missing one) got furthest. When that leaves one, it is the
+ * answer; else every candidate is named.
+ */
+function describeOneOf(group: ValidationError, branchErrors: ValidationError[]): string {
+  const item = group.instancePath;
+  const isDiscriminator = (e: ValidationError) =>
+    (e.instancePath === `${item}/type` && (e.keyword === 'enum' || e.keyword === 'const')) ||
+    (e.instancePath === item && e.params?.missingProperty === 'type') ||
+    (e.instancePath === item && e.keyword === 'type');
+  const candidates = branchErrors.filter((e) => !isDiscriminator(e));
+  if (candidates.length === 0) {
+    const first = branchErrors[0];
+    if (!first) return describeOne(group);
+    if (first.keyword === 'type') return describeOne(first);
+    if (first.params?.missingProperty === 'type') return describeOne(first);
+    const allowed = branchErrors.flatMap((e) =>
+      Array.isArray(e.params?.allowedValues) ? (e.params.allowedValues as unknown[]) : [],
+    );
+    return `${subjectOf(`${item}/type`)} must be one of: ${allowed.join(', ')}`;
+  }
+  const deeper = candidates.filter((e) => e.instancePath !== item);
+  const chosen = deeper.length === 1 ? deeper : candidates;
+  if (chosen.length === 1) return describeOne(chosen[0]!);
+  const mismatched = branchErrors.filter(isDiscriminator).map(describeOne);
+  return `${subjectOf(item)} matches none of its allowed shapes: ${[...new Set([...chosen.map(describeOne), ...mismatched])].join(', or ')}`;
+}
+
+/** Where an instance path points, as the detail names it. */
+function subjectOf(instancePath: string): string {
+  const [, where, ...rest] = instancePath.split('/');
   const field = rest.join('.');
-  const subject =
-    where === 'requestBody'
-      ? field
-        ? `body field "${field}"`
-        : 'the body'
-      : where === 'query'
-        ? `query parameter "${field}"`
-        : where === 'path'
-          ? `path parameter "${field}"`
-          : where === 'headers'
-            ? `header "${field}"`
-            : 'the request';
+  return where === 'requestBody'
+    ? field
+      ? `body field "${field}"`
+      : 'the body'
+    : where === 'query'
+      ? `query parameter "${field}"`
+      : where === 'path'
+        ? `path parameter "${field}"`
+        : where === 'headers' || where === 'header'
+          ? `header "${field}"`
+          : 'the request';
+}
+
+/** One ajv error as a sentence. */
+function describeOne(e: ValidationError): string {
+  const [, where, ...rest] = e.instancePath.split('/');
+  const subject = subjectOf(e.instancePath);
   if (e.params && typeof e.params.missingProperty === 'string') {
     const missing = e.params.missingProperty;
     if (where === 'requestBody' || missing === 'requestBody') {
-      return missing === 'requestBody' ? 'a JSON body is required' : `body field "${missing}" is required`;
+      if (missing === 'requestBody') return 'a JSON body is required';
+      // A field of a nested object is named by its whole path ("attachments.0.width").
+      return `body field "${[...rest, missing].join('.')}" is required`;
     }
     return `${where === 'query' ? 'query parameter' : 'parameter'} "${missing}" is required`;
   }
   if (e.params?.pattern === NO_NUL_PATTERN) return `${subject} must not contain NUL (\\u0000) characters`;
+  if (e.keyword === 'enum' && Array.isArray(e.params?.allowedValues)) {
+    return `${subject} must be one of: ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  }
+  if (e.keyword === 'pattern' && /url$/i.test(e.instancePath)) {
+    return `${subject} must be an http:// or https:// URL`;
+  }
   return `${subject} ${e.message ?? 'is invalid'}`;
 }
 
@@ -130,8 +202,7 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
     },
     validationFail: (c: OpenApiContext) => {
       const errors = c.validation.errors ?? [];
-      const detail =
-        errors.map(describeValidationError).join('; ') || 'the request does not match the contract';
+      const detail = describeValidationError(errors) || 'the request does not match the contract';
       throw new AppError('bad-parameters', detail);
     },
     notFound: (c: OpenApiContext) => {

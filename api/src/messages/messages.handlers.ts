@@ -1,15 +1,30 @@
 import type { Handler } from '../http/handler-types.ts';
+import type { Idempotent } from '../http/idempotency.ts';
 import type { MessagesService } from './messages.service.ts';
 
-export function messagesHandlers(messages: MessagesService): {
+export function messagesHandlers(
+  messages: MessagesService,
+  idempotent: Idempotent,
+): {
   postMessage: Handler<'postMessage'>;
+  postMessageBatch: Handler<'postMessageBatch'>;
   listMessages: Handler<'listMessages'>;
+  editMessage: Handler<'editMessage'>;
+  deleteMessage: Handler<'deleteMessage'>;
 } {
   return {
-    postMessage: async ({ caller, query, params, body }) => ({
-      status: 201,
-      body: { message_id: await messages.post(caller, query.user_id, params.chat_id, body.message) },
-    }),
+    postMessage: ({ caller, query, params, body, koa }) =>
+      idempotent(koa, caller, body, async () => ({
+        status: 201 as const,
+        body: { message_id: await messages.post(caller, query.user_id, params.chat_id, body) },
+      })),
+    postMessageBatch: ({ caller, query, params, body, koa }) =>
+      idempotent(koa, caller, body, async () => ({
+        status: 201 as const,
+        body: {
+          message_ids: await messages.postBatch(caller, query.user_id, params.chat_id, body.messages),
+        },
+      })),
     listMessages: async ({ caller, query, params, koa }) => {
       const page = await messages.history(
         caller,
@@ -25,6 +40,14 @@ export function messagesHandlers(messages: MessagesService): {
         return { status: 304, body: undefined, headers };
       }
       return { status: 200, body: page.body, headers };
+    },
+    editMessage: async ({ caller, query, params, body }) => ({
+      status: 200,
+      body: await messages.edit(caller, query.user_id, params.chat_id, params.message_id, body.message),
+    }),
+    deleteMessage: async ({ caller, query, params }) => {
+      await messages.delete(caller, query.user_id, params.chat_id, params.message_id);
+      return { status: 204, body: undefined };
     },
   };
 }

@@ -1,5 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '@messenger/shared';
+import type { components } from '../generated/openapi.ts';
+
+export type Attachment = components['schemas']['Attachment'];
 
 export interface MessageWithAuthor {
   id: string;
@@ -9,32 +12,89 @@ export interface MessageWithAuthor {
   user_name: string;
   text: string;
   created_at: Date;
+  /** Absent in rows read by queries that do not select it: treated as never edited. */
+  edited_at?: Date | null;
+  /** Absent in rows read by queries that do not select it: treated as none. */
+  attachments?: Attachment[];
 }
+
+/** What a new message holds: text (may be empty), attachments (may be none), not both empty. */
+export interface NewMessageContent {
+  text: string;
+  attachments: Attachment[];
+}
+
+/** The author of a message: who may edit or delete it. */
+export interface MessageOwnership {
+  id: string;
+  user_id: string;
+}
+
+const VIEW_COLUMNS = [
+  'm.id',
+  'm.chat_id',
+  'm.seq',
+  'm.user_id',
+  'u.user_name',
+  'm.text',
+  'm.created_at',
+  'm.edited_at',
+  'm.attachments',
+] as const;
 
 /** The only code that reads or writes `messages`. */
 export class MessagesRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
+  /** Appends one message (see `appendMany`). */
+  async append(
+    chatId: string,
+    userId: string,
+    text: string,
+    attachments: Attachment[] = [],
+  ): Promise<{ id: string; seq: number } | undefined> {
+    const stored = await this.appendMany(chatId, userId, [{ text, attachments }]);
+    return stored?.[0];
+  }
+
   /**
-   * Appends a message. The chat row is locked while its next seq is taken, so a chat's seqs
-   * commit in order: a reader paging by seq never passes a message that has yet to commit.
+   * Appends messages in order, in one transaction: all or none. The chat row is locked while its
+   * next seqs are taken, so a chat's seqs commit in order (a reader paging by seq never passes a
+   * message that has yet to commit) and the messages of one call get consecutive seqs.
    * Answers `undefined` when the chat does not exist.
    */
-  append(chatId: string, userId: string, text: string): Promise<{ id: string; seq: number } | undefined> {
+  appendMany(
+    chatId: string,
+    userId: string,
+    messages: NewMessageContent[],
+  ): Promise<Array<{ id: string; seq: number }> | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const chat = await trx
         .updateTable('chats')
-        .set((eb) => ({ last_message_seq: eb('last_message_seq', '+', 1), last_message_at: new Date() }))
+        .set((eb) => ({
+          last_message_seq: eb('last_message_seq', '+', messages.length),
+          last_message_at: new Date(),
+        }))
         .where('id', '=', chatId)
         .returning('last_message_seq')
         .executeTakeFirst();
       if (!chat) return undefined;
-      const seq = Number(chat.last_message_seq);
-      return trx
+      const first = Number(chat.last_message_seq) - messages.length + 1;
+      const rows = await trx
         .insertInto('messages')
-        .values({ chat_id: chatId, seq, user_id: userId, text })
+        .values(
+          messages.map((m, i) => ({
+            chat_id: chatId,
+            seq: first + i,
+            user_id: userId,
+            text: m.text,
+            attachments: JSON.stringify(m.attachments),
+          })),
+        )
         .returning(['id', 'seq'])
-        .executeTakeFirstOrThrow();
+        .execute();
+      // RETURNING follows the VALUES list in practice, but nothing promises it: order by seq.
+      return rows.map((r) => ({ id: r.id, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
     });
   }
 
@@ -48,9 +108,68 @@ export class MessagesRepository {
     let query = this.db
       .selectFrom('messages as m')
       .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.id', 'm.chat_id', 'm.seq', 'm.user_id', 'u.user_name', 'm.text', 'm.created_at'])
+      .select(VIEW_COLUMNS)
       .where('m.chat_id', '=', chatId);
     if (afterSeq !== undefined) query = query.where('m.seq', order === 'asc' ? '>' : '<', afterSeq);
-    return query.orderBy('m.seq', order).limit(limit).execute();
+    return query.orderBy('m.seq', order).limit(limit).execute() as Promise<MessageWithAuthor[]>;
+  }
+
+  /** A message of the chat, with its author; `undefined` when the chat holds no such message. */
+  findInChat(chatId: string, messageId: string): Promise<MessageOwnership | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .select(['id', 'user_id'])
+      .where('id', '=', messageId)
+      .where('chat_id', '=', chatId)
+      .executeTakeFirst();
+  }
+
+  /** One message as the API shows it. */
+  view(messageId: string): Promise<MessageWithAuthor | undefined> {
+    return this.db
+      .selectFrom('messages as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(VIEW_COLUMNS)
+      .where('m.id', '=', messageId)
+      .executeTakeFirst() as Promise<MessageWithAuthor | undefined>;
+  }
+
+  /**
+   * Replaces the text of the author's message and marks it edited; answers whether it did (false
+   * when the message is gone or, in between, is not theirs).
+   */
+  async editText(chatId: string, messageId: string, authorId: string, text: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ text, edited_at: new Date() })
+      .where('id', '=', messageId)
+      .where('chat_id', '=', chatId)
+      .where('user_id', '=', authorId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Deletes a message of the chat; answers whether it was there. */
+  async delete(chatId: string, messageId: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('messages')
+      .where('id', '=', messageId)
+      .where('chat_id', '=', chatId)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /**
+   * Whether the user is an owner of the chat (chat_members.role). Read here rather than through the
+   * chats module so that the delete rule needs nothing that module does not already expose.
+   */
+  async isOwner(chatId: string, userId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('chat_members')
+      .select('role')
+      .where('chat_id', '=', chatId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row?.role === 'owner';
   }
 }

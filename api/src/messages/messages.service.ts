@@ -3,8 +3,20 @@ import type { ActingUser } from '../auth/acting-user.ts';
 import type { Caller } from '../auth/caller.ts';
 import type { ChatsService } from '../chats/chats.service.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
+import { isWellFormedId } from '../http/ids.ts';
 import { etagOf, type CachedPage, type HistoryCache } from './history-cache.ts';
-import type { MessagesRepository, MessageWithAuthor } from './messages.repository.ts';
+import type {
+  Attachment,
+  MessagesRepository,
+  MessageWithAuthor,
+  NewMessageContent,
+} from './messages.repository.ts';
+
+/** A message as a client sends it: text, attachments, or both (openapi.yaml NewMessage). */
+export interface NewMessageInput {
+  message?: string;
+  attachments?: Attachment[];
+}
 
 export interface MessageView {
   message_id: string;
@@ -13,6 +25,8 @@ export interface MessageView {
   user_name: string;
   text: string;
   created_at: string;
+  edited_at: string | null;
+  attachments: Attachment[];
 }
 
 export type Order = 'asc' | 'desc';
@@ -43,17 +57,101 @@ export class MessagesService {
     private readonly cache: HistoryCache,
   ) {}
 
-  async post(caller: Caller, userIdParam: string | undefined, chatId: string, text: string): Promise<string> {
+  /** Posts one message: text (a string, as the original API), or text and/or attachments. */
+  async post(
+    caller: Caller,
+    userIdParam: string | undefined,
+    chatId: string,
+    message: string | NewMessageInput,
+  ): Promise<string> {
+    const content = toContent(typeof message === 'string' ? { message } : message, 'the body');
+    const [id] = await this.store(caller, userIdParam, chatId, [content]);
+    return id!;
+  }
+
+  /** Posts several messages in order, all or none; answers their ids in the same order. */
+  async postBatch(
+    caller: Caller,
+    userIdParam: string | undefined,
+    chatId: string,
+    messages: NewMessageInput[],
+  ): Promise<string[]> {
+    const contents = messages.map((m, i) => toContent(m, `body field "messages.${i}"`));
+    return this.store(caller, userIdParam, chatId, contents);
+  }
+
+  private async store(
+    caller: Caller,
+    userIdParam: string | undefined,
+    chatId: string,
+    contents: NewMessageContent[],
+  ): Promise<string[]> {
     // The original API names an unknown chat before an unknown user.
     if (caller.kind !== 'session') await this.chats.requireChat(chatId);
     const author = await this.actingUser.resolve(caller, userIdParam, true);
     await this.chats.requireChatMember(chatId, author);
-    const message = await this.messages.append(chatId, author, text);
+    const stored = await this.messages.appendMany(chatId, author, contents);
     // The chat was there a moment ago: it was deleted in between.
-    if (!message) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
+    if (!stored) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
     // Before the 201: once a client holds the id, no reader may get a page without the message.
     await this.cache.invalidate(chatId);
-    return message.id;
+    return stored.map((m) => m.id);
+  }
+
+  /** The author replaces the text of their message; answers the message as it is now. */
+  async edit(
+    caller: Caller,
+    userIdParam: string | undefined,
+    chatId: string,
+    messageId: string,
+    text: string,
+  ): Promise<MessageView> {
+    const editor = await this.requireMessageAccess(caller, userIdParam, chatId);
+    const message = await this.requireMessage(chatId, messageId);
+    if (message.user_id !== editor) throw new AppError('forbidden', 'only the author may edit a message');
+    if (!(await this.messages.editText(chatId, messageId, editor, text))) {
+      throw messageNotFound(messageId);
+    }
+    // Before the 200: no read that starts after it may get a page with the old text.
+    await this.cache.invalidate(chatId);
+    const row = await this.messages.view(messageId);
+    if (!row) throw messageNotFound(messageId);
+    return toMessageView(row);
+  }
+
+  /** The author or an owner of the chat deletes a message. */
+  async delete(
+    caller: Caller,
+    userIdParam: string | undefined,
+    chatId: string,
+    messageId: string,
+  ): Promise<void> {
+    const actor = await this.requireMessageAccess(caller, userIdParam, chatId);
+    const message = await this.requireMessage(chatId, messageId);
+    if (message.user_id !== actor && !(await this.messages.isOwner(chatId, actor))) {
+      throw new AppError('forbidden', 'only the author or an owner of the chat may delete a message');
+    }
+    if (!(await this.messages.delete(chatId, messageId))) throw messageNotFound(messageId);
+    // Before the 204: no read that starts after it may get a page that still holds the message.
+    await this.cache.invalidate(chatId);
+  }
+
+  /** The member acting on a message of the chat (edit, delete): 404 chat, then 403 not a member. */
+  private async requireMessageAccess(
+    caller: Caller,
+    userIdParam: string | undefined,
+    chatId: string,
+  ): Promise<string> {
+    if (caller.kind !== 'session') await this.chats.requireChat(chatId);
+    const actor = await this.actingUser.resolve(caller, userIdParam, true);
+    await this.chats.requireChatMember(chatId, actor);
+    return actor;
+  }
+
+  private async requireMessage(chatId: string, messageId: string) {
+    const message = isWellFormedId(messageId) ? await this.messages.findInChat(chatId, messageId) : undefined;
+    if (!message) throw messageNotFound(messageId);
+    return message;
   }
 
   async history(
@@ -106,5 +204,38 @@ export function toMessageView(row: MessageWithAuthor): MessageView {
     user_name: row.user_name,
     text: row.text,
     created_at: new Date(row.created_at).toISOString(),
+    edited_at: row.edited_at ? new Date(row.edited_at).toISOString() : null,
+    attachments: row.attachments ?? [],
   };
+}
+
+const messageNotFound = (messageId: string) =>
+  new AppError('message-not-found', `no message with id "${messageId}" in this chat`);
+
+/**
+ * What is stored of a message the contract has validated: text or attachments, at least one (the
+ * contract cannot say "one of two fields" readably), and of each attachment only the fields of its
+ * type, so that nothing a client adds beyond the contract is kept.
+ */
+function toContent(input: NewMessageInput, where: string): NewMessageContent {
+  const attachments = (input.attachments ?? []).map(pickAttachmentFields);
+  const text = input.message ?? '';
+  if (text === '' && attachments.length === 0) {
+    throw new AppError(
+      'bad-parameters',
+      `${where} needs text ("message") or at least one attachment ("attachments")`,
+    );
+  }
+  return { text, attachments };
+}
+
+function pickAttachmentFields(a: Attachment): Attachment {
+  switch (a.type) {
+    case 'image':
+      return { type: a.type, url: a.url, width: a.width, height: a.height };
+    case 'video':
+      return { type: a.type, url: a.url, source: a.source };
+    case 'link':
+      return { type: a.type, url: a.url, ...(a.title !== undefined && { title: a.title }) };
+  }
 }

@@ -26,7 +26,8 @@ export interface SessionsTable {
   end_reason: SessionEndReason | null;
 }
 
-export type SessionEndReason = 'logout' | 'expired';
+/** Why a session ended; 'logout-all' and 'password-changed' since migrations/0005. */
+export type SessionEndReason = 'logout' | 'expired' | 'logout-all' | 'password-changed';
 
 export interface ChatsTable {
   id: Generated<string>;
@@ -37,6 +38,8 @@ export interface ChatsTable {
   /** The seq of the newest message; bumped under the row lock, so seqs commit in order. */
   last_message_seq: Generated<number>;
   last_message_at: NullableTimestamp;
+  /** Direct chats only: the pair's two user ids, sorted, joined by ':'; unique (migrations/0003). */
+  direct_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ChatMembersTable {
@@ -52,8 +55,13 @@ export interface MessagesTable {
   /** Position in the chat, 1, 2, 3, …: the key of history pagination. */
   seq: number;
   user_id: string;
+  /** Empty for a message of attachments only. */
   text: string;
   created_at: Timestamp;
+  /** When the author last edited `text` (migrations/0004). */
+  edited_at: NullableTimestamp;
+  /** The attachments, a JSON array as openapi.yaml's Attachment (migrations/0004). */
+  attachments: ColumnType<unknown[], string | undefined, string>;
   /**
    * Generated from `text` (migrations/0002_search.sql): english (weight A), russian (B) and simple (C)
    * lexemes. Read by the search only; never written.

@@ -1,0 +1,69 @@
+import { AppError, type UserRow } from '@messenger/shared';
+import type { ActingUser } from '../auth/acting-user.ts';
+import type { Caller } from '../auth/caller.ts';
+import type { UsersRepository } from '../auth/users.repository.ts';
+import type { ChatsRepository } from '../chats/chats.repository.ts';
+import { etagOf, type CachedPage } from '../messages/history-cache.ts';
+import type { HistoryPage, MessagesService, Order } from '../messages/messages.service.ts';
+
+/**
+ * Direct messages: a one-to-one chat per pair of users, created by the first message either sends.
+ * Once it exists it is an ordinary chat (kind `direct`), posted to and read through MessagesService.
+ */
+export class DirectService {
+  constructor(
+    private readonly chats: ChatsRepository,
+    private readonly users: UsersRepository,
+    private readonly actingUser: ActingUser,
+    private readonly messages: MessagesService,
+  ) {}
+
+  async send(
+    caller: Caller,
+    userIdParam: string | undefined,
+    peerName: string,
+    text: string,
+  ): Promise<{ message_id: string; chat_id: string }> {
+    const sender = await this.actingUser.resolve(caller, userIdParam, true);
+    const peer = await this.peer(sender, peerName);
+    const me = await this.users.findById(sender);
+    if (!me) throw new AppError('user-not-found', `no user with id "${sender}"`);
+    const chatId = await this.chats.findOrCreateDirect(directChatName(me, peer), sender, peer.id);
+    const messageId = await this.messages.post(caller, userIdParam, chatId, text);
+    return { message_id: messageId, chat_id: chatId };
+  }
+
+  async history(
+    caller: Caller,
+    userIdParam: string | undefined,
+    peerName: string,
+    limit: number,
+    from: string | undefined,
+    order: Order,
+  ): Promise<CachedPage<HistoryPage>> {
+    const reader = await this.actingUser.resolve(caller, userIdParam, true);
+    const peer = await this.peer(reader, peerName);
+    const chatId = await this.chats.findDirect(reader, peer.id);
+    if (chatId === undefined) {
+      // Nothing written yet: an empty conversation, not an error.
+      const body: HistoryPage = { messages: [] };
+      return { etag: etagOf(body), body };
+    }
+    return this.messages.history(caller, userIdParam, chatId, limit, from, order);
+  }
+
+  /** The other person: 404 when there is no such user, 400 when it is the caller. */
+  private async peer(callerId: string, peerName: string): Promise<UserRow> {
+    const peer = await this.users.findByName(peerName);
+    if (!peer) throw new AppError('user-not-found', `no user named "${peerName}"`);
+    if (peer.id === callerId) {
+      throw new AppError('bad-parameters', 'user_name is you: a direct message goes to someone else');
+    }
+    return peer;
+  }
+}
+
+/** "alice & bob": both names, in a fixed order, within the 255 characters a chat name may have. */
+function directChatName(a: UserRow, b: UserRow): string {
+  return [a.user_name, b.user_name].sort().join(' & ').slice(0, 255);
+}

@@ -1,0 +1,142 @@
+/**
+ * `make bench-search`: how long a search takes end to end on a chat of 100k messages: POST
+ * /v1/chats/search, the job through RabbitMQ, the consumer's query, the results in Redis, until
+ * the status reads SUCCESS. Runs the API and a worker in this process against real PostgreSQL,
+ * Redis and RabbitMQ (their own database, key prefix and queue names; all removed afterwards).
+ *
+ * Options (environment): BENCH_POSTGRES_URL (server, default postgres://postgres@127.0.0.1:5432/postgres),
+ * BENCH_REDIS_URL, BENCH_AMQP_URL, BENCH_MESSAGES (default 100000), BENCH_ROUNDS (default 9).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { connectQueue, loadConfig } from '@messenger/shared';
+import { startWorker } from '@messenger/consumer';
+import { App } from '../api/src/app.ts';
+import { createDatabase, deleteRedisKeys, dropDatabase } from './setup.ts';
+
+const server = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const amqpUrl = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const messages = Number(process.env.BENCH_MESSAGES ?? 100_000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+
+const id = randomBytes(4).toString('hex');
+const database = `messenger_bench_search_${id}`;
+const databaseUrl = Object.assign(new URL(server), { pathname: `/${database}` }).toString();
+const prefix = `bench-search-${id}:`;
+const config = loadConfig({
+  ...process.env,
+  NODE_ENV: 'production',
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  THROTTLING: 'off',
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: prefix,
+  AMQP_URL: amqpUrl,
+  SEARCH_EXCHANGE: `bench_${id}_x`,
+  SEARCH_QUEUE: `bench_${id}_q`,
+  SEARCH_DEAD_LETTER_EXCHANGE: `bench_${id}_dlx`,
+  SEARCH_DEAD_LETTER_QUEUE: `bench_${id}_dlq`,
+});
+
+/** Varied text: common words, rarer ones, a typo target, Russian. */
+const SEED_SQL = `
+  insert into messages (chat_id, seq, user_id, text, created_at)
+  select $1, g, $2,
+    (array['hello world', 'running late again', 'see the message above', 'state-of-the-art design',
+           'write to bob@example.com', 'новое сообщение', 'zeppelin over the city', 'lunch at noon?'])[1 + g % 8]
+      || ' #' || g,
+    now() - make_interval(secs => $3 - g)
+  from generate_series(1, $3) as g`;
+
+async function main(): Promise<void> {
+  await createDatabase(server, database);
+  let app: App | undefined;
+  let queue: Awaited<ReturnType<typeof connectQueue>> | undefined;
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  try {
+    app = await App.create(config, { runWorker: false });
+    queue = await connectQueue(config);
+    worker = await startWorker({
+      database: app.database,
+      store: app.store,
+      queue,
+      config,
+      logger: app.logger,
+    });
+    const base = await app.start();
+    const call = async (method: string, path: string, body?: unknown, token?: string) => {
+      const res = await fetch(base + path, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `session_id ${token}` } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const user = { user_name: 'bench', password: 'bench password' };
+    const userId = (await call('POST', '/v1/auth/register', user)).user_id as string;
+    const token = (await call('POST', '/v1/auth/login', user)).session_id as string;
+    const chatId = (await call('POST', '/v1/chats', { chat_name: 'big' }, token)).chat_id as string;
+
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    const seeded = Date.now();
+    await client.query(SEED_SQL, [chatId, userId, messages]);
+    await client.query(`update chats set last_message_seq = $2 where id = $1`, [chatId, messages]);
+    await client.query('analyze');
+    await client.end();
+    console.log(`seeded ${messages} messages in ${Date.now() - seeded} ms\n`);
+
+    console.log('| phrase | results | median ms | min ms | max ms |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    for (const phrase of [
+      'zeppelin',
+      'hello world',
+      'running',
+      'сообщения',
+      'mess',
+      'bob@example.com',
+      'helo wrold',
+    ]) {
+      const times: number[] = [];
+      let count = 0;
+      for (let i = 0; i < rounds; i++) {
+        const started = performance.now();
+        const taskId = (await call('POST', '/v1/chats/search', { message: phrase }, token)).task_id as string;
+        for (;;) {
+          const status = await call('GET', `/v1/chats/search/status/${taskId}`, undefined, token);
+          if (status.status === 'SUCCESS' || status.status === 'FAILED') {
+            count = Number(status.result_count);
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        times.push(performance.now() - started);
+      }
+      times.sort((a, b) => a - b);
+      const fmt = (ms: number) => ms.toFixed(1);
+      console.log(
+        `| ${phrase} | ${count} | ${fmt(times[Math.floor(times.length / 2)]!)} | ${fmt(times[0]!)} | ${fmt(times.at(-1)!)} |`,
+      );
+    }
+  } finally {
+    await worker?.stop();
+    const amqp = await import('amqplib');
+    const connection = await amqp.connect(amqpUrl);
+    const channel = await connection.createChannel();
+    for (const q of [config.queue.queueName, config.queue.deadLetterQueue]) await channel.deleteQueue(q);
+    for (const x of [config.queue.exchange, config.queue.deadLetterExchange]) await channel.deleteExchange(x);
+    await connection.close();
+    await queue?.close();
+    await app?.stop();
+    await deleteRedisKeys(redisUrl, prefix);
+    await dropDatabase(server, database);
+  }
+}
+
+await main();
