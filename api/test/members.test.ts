@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { components } from '../src/generated/openapi.ts';
 import { expectError } from './support/expect-error.ts';
+import { search, sleep } from './support/search.ts';
 import { TestContext, type TestUser } from './support/test-context.ts';
 
-type Hit = components['schemas']['SearchHit'];
-
 const MISSING_IDS = [randomUUID(), 'random_chat'];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('chats: details, members and roles', function () {
   this.timeout(60_000);
@@ -63,26 +60,6 @@ describe('chats: details, members and roles', function () {
 
   const postAnswer = (user: TestUser, chat_id: string, message: string) =>
     user.api.POST('/v1/chats/{chat_id}/messages', { params: { path: { chat_id } }, body: { message } });
-
-  /** Runs a search to the end and answers its results. */
-  async function search(user: TestUser, phrase: string): Promise<Hit[]> {
-    const started = await user.api.POST('/v1/chats/search', { body: { message: phrase } });
-    expect(started.response.status).to.equal(201);
-    const taskId = started.data!.task_id;
-    const until = Date.now() + 15_000;
-    for (;;) {
-      const { data } = await user.api.GET('/v1/chats/search/status/{task_id}', {
-        params: { path: { task_id: taskId } },
-      });
-      if (data?.status === 'SUCCESS') break;
-      if (data?.status === 'FAILED' || Date.now() > until) throw new Error(`search ended ${data?.status}`);
-      await sleep(50);
-    }
-    const { data } = await user.api.GET('/v1/chats/search/{task_id}/messages', {
-      params: { path: { task_id: taskId }, query: { limit: 1000 } },
-    });
-    return data!.messages;
-  }
 
   /** A chat of `owner` with the others added in order (each joining a little later). */
   async function chatWith(owner: TestUser, ...others: TestUser[]): Promise<string> {

@@ -1,31 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { components } from '../src/generated/openapi.ts';
 import { expectError } from './support/expect-error.ts';
+import { search } from './support/search.ts';
 import { TestContext, type TestUser } from './support/test-context.ts';
-
-type Hit = components['schemas']['SearchHit'];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs a search to the end (as api/test/search.test.ts does) and answers its hits. */
-async function search(user: TestUser, phrase: string): Promise<Hit[]> {
-  const started = await user.api.POST('/v1/chats/search', { body: { message: phrase } });
-  expect(started.response.status).to.equal(201);
-  const taskId = started.data!.task_id;
-  const until = Date.now() + 15_000;
-  for (;;) {
-    const { data } = await user.api.GET('/v1/chats/search/status/{task_id}', {
-      params: { path: { task_id: taskId } },
-    });
-    if (data?.status === 'SUCCESS') break;
-    if (data?.status === 'FAILED' || Date.now() > until) throw new Error(`search is ${data?.status}`);
-    await sleep(50);
-  }
-  const { data } = await user.api.GET('/v1/chats/search/{task_id}/messages', {
-    params: { path: { task_id: taskId }, query: { limit: 100 } },
-  });
-  return data!.messages;
-}
 
 describe('message edits and deletes', function () {
   this.timeout(60_000);

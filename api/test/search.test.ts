@@ -1,58 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { MemoryStore, SearchTaskStore, connectQueue, type SearchStatus } from '@messenger/shared';
+import { MemoryStore, SearchTaskStore, connectQueue } from '@messenger/shared';
 import { startWorker, type SearchEngine } from '@messenger/consumer';
 import { SearchRepository } from '../../consumer/src/search/search.repository.ts';
-import type { components } from '../src/generated/openapi.ts';
 import { testConfig, uniqueTopology } from './support/backends.ts';
 import { expectError } from './support/expect-error.ts';
+import { readAll, search, sleep, startSearch, waitForStatus } from './support/search.ts';
 import { TestContext, uniqueName, type TestUser } from './support/test-context.ts';
-
-type Hit = components['schemas']['SearchHit'];
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls a task's status until it is one of `wanted`. */
-async function waitForStatus(
-  user: TestUser,
-  taskId: string,
-  wanted: SearchStatus[] = ['SUCCESS', 'FAILED'],
-  timeoutMs = 15_000,
-): Promise<components['schemas']['SearchTaskStatus']> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const { data, response } = await user.api.GET('/v1/chats/search/status/{task_id}', {
-      params: { path: { task_id: taskId } },
-    });
-    if (response.status === 200 && data && wanted.includes(data.status)) return data;
-    if (Date.now() > until)
-      throw new Error(`task ${taskId} is ${data?.status ?? response.status}, not ${wanted.join('/')}`);
-    await sleep(50);
-  }
-}
-
-async function startSearch(user: TestUser, phrase: string): Promise<string> {
-  const { data, response, error } = await user.api.POST('/v1/chats/search', { body: { message: phrase } });
-  if (response.status !== 201 || !data)
-    throw new Error(`search answered ${response.status} ${JSON.stringify(error)}`);
-  return data.task_id;
-}
-
-async function readAll(user: TestUser, taskId: string, limit = 1000): Promise<Hit[]> {
-  const { data, response } = await user.api.GET('/v1/chats/search/{task_id}/messages', {
-    params: { path: { task_id: taskId }, query: { limit } },
-  });
-  expect(response.status).to.equal(200);
-  return data!.messages;
-}
-
-/** Runs a search to the end and answers its results. */
-async function search(user: TestUser, phrase: string): Promise<Hit[]> {
-  const taskId = await startSearch(user, phrase);
-  const status = await waitForStatus(user, taskId);
-  expect(status.status, status.reason ?? '').to.equal('SUCCESS');
-  return readAll(user, taskId);
-}
 
 describe('search', function () {
   this.timeout(60_000);
