@@ -220,6 +220,10 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
   });
 
   await api.init();
+  // openapi-backend rebuilds the list of operations from the document on every request (twice while
+  // routing); the document never changes after start-up, so build it once.
+  const operations = api.router.getOperations();
+  api.router.getOperations = () => operations;
 
   const missing = api
     .getOperations()
