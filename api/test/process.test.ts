@@ -7,6 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { testEnv } from './support/backends.ts';
 import { uniqueName } from './support/test-context.ts';
+import { freePort } from './support/free-port.ts';
 
 const execFileAsync = promisify(execFile);
 /** What `make start` runs: the bundle of api/src/main.ts. */
@@ -23,7 +24,7 @@ interface Running {
 
 /** Starts `api/src/main.ts` as `make start` does and waits until /ping answers. */
 async function startProcess(env: Record<string, string>): Promise<Running> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const started = Date.now();
   const child = spawn(process.execPath, [MAIN], {
     env: { ...testEnv({ PORT: String(port), LOG_LEVEL: 'info', ...env }) } as NodeJS.ProcessEnv,

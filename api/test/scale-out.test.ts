@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { describeRealService, realService } from '../../shared/test/support/real-services.ts';
 import { RUN_ID, testEnv, uniqueTopology } from './support/backends.ts';
 import { uniqueName } from './support/test-context.ts';
+import { freePort } from './support/free-port.ts';
 
 const execFileAsync = promisify(execFile);
 const MAIN = path.resolve('api/dist/main.js');
@@ -19,12 +20,13 @@ interface Instance {
 }
 
 async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
     env: testEnv({ ...env, PORT: String(port), LOG_LEVEL: 'warn' }) as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
+  child.stdout?.on('data', (d: Buffer) => (err += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 30_000;

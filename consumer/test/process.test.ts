@@ -6,7 +6,9 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { RUN_ID } from '../../api/test/support/backends.ts';
 import { describeRealService, realService } from '../../shared/test/support/real-services.ts';
+import { freePort } from '../../api/test/support/free-port.ts';
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -46,7 +48,7 @@ describe('the consumer process', function () {
         if (postgres.state !== 'available' || redis.state !== 'available')
           throw new Error('set TEST_POSTGRES_URL and TEST_REDIS_URL');
         const id = randomBytes(4).toString('hex');
-        const port = 20_000 + Math.floor(Math.random() * 20_000);
+        const port = await freePort();
         const names = {
           SEARCH_EXCHANGE: `test_${id}_x`,
           SEARCH_QUEUE: `test_${id}_q`,
@@ -60,7 +62,8 @@ describe('the consumer process', function () {
             PORT: String(port),
             DATABASE_URL: postgres.url,
             REDIS_URL: redis.url,
-            REDIS_KEY_PREFIX: `test-${id}:`,
+            // under this run's prefix, so the run's clean-up removes the keys
+            REDIS_KEY_PREFIX: `test-${RUN_ID}-proc-${id}:`,
             AMQP_URL: amqpUrl!,
             LOG_LEVEL: 'warn',
             THROTTLING: 'off',

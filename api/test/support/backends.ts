@@ -91,9 +91,32 @@ export function sharedBackends(): Promise<{ database: Database; store: Store }> 
   return shared;
 }
 
+/** Removes every Redis key this run wrote (sessions, caches, counters, tasks: all under `test-<run>`). */
+async function deleteRunKeys(url: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `test-${RUN_ID}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function closeSharedBackends(): Promise<void> {
-  const { queue } = testConfig();
+  const { queue, store: storeConfig } = testConfig();
   if (queue.backend === 'amqp') await deleteTopologies(queue.url);
+  // The app's Redis, and the one the process tests use (TEST_REDIS_URL) in the embedded run.
+  const redisUrls = new Set([
+    storeConfig.backend === 'redis' ? storeConfig.url : undefined,
+    process.env.TEST_REDIS_URL,
+  ]);
+  for (const url of redisUrls) if (url) await deleteRunKeys(url);
   if (!shared) return;
   const { database, store } = await shared;
   shared = undefined;
