@@ -24,16 +24,7 @@ describe('attachments', () => {
       params: { path: { chat_id } },
       body: body as never,
     });
-  const count = async (chat: string) =>
-    Number(
-      (
-        await t.database.db
-          .selectFrom('messages')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('chat_id', '=', chat)
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const count = (chat: string) => t.messageCount(chat);
 
   it('answers 401 auth-failed without a session', async () => {
     expectError(await post(undefined, { attachments: [image] }), 401, 'auth-failed');

@@ -16,13 +16,7 @@ describe('chats', () => {
   });
   after(() => t.stop());
 
-  const members = (chatId: string) =>
-    t.database.db
-      .selectFrom('chat_members')
-      .select(['user_id', 'role'])
-      .where('chat_id', '=', chatId)
-      .orderBy('joined_at')
-      .execute();
+  const members = (chatId: string) => t.membersOf(chatId);
 
   const chatsNamed = (chatName: string) =>
     t.database.db.selectFrom('chats').selectAll().where('chat_name', '=', chatName).execute();

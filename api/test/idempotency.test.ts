@@ -31,16 +31,7 @@ describe('Idempotency-Key on message-creating requests', () => {
       },
       body: JSON.stringify(body),
     });
-  const count = async (chat = chatId) =>
-    Number(
-      (
-        await t.database.db
-          .selectFrom('messages')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('chat_id', '=', chat)
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const count = (chat = chatId) => t.messageCount(chat);
 
   it('answers 400 bad-parameters for a key over 255 characters or with spaces, and stores nothing', async () => {
     const before = await count();

@@ -63,13 +63,7 @@ describe('AUTH_DISABLED=true (the original API, no sessions)', () => {
     return { chatId, userId };
   }
 
-  const members = (chatId: string) =>
-    t.database.db
-      .selectFrom('chat_members')
-      .select(['user_id', 'role'])
-      .where('chat_id', '=', chatId)
-      .orderBy('joined_at')
-      .execute();
+  const members = (chatId: string) => t.membersOf(chatId);
 
   const usersNamed = (userName: string) =>
     t.database.db

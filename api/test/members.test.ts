@@ -17,27 +17,12 @@ describe('chats: details, members and roles', function () {
   });
   after(() => t.stop());
 
-  const members = (chatId: string) =>
-    t.database.db
-      .selectFrom('chat_members')
-      .select(['user_id', 'role'])
-      .where('chat_id', '=', chatId)
-      .orderBy('joined_at')
-      .execute();
+  const members = (chatId: string) => t.membersOf(chatId);
 
   const chatRow = (chatId: string) =>
     t.database.db.selectFrom('chats').selectAll().where('id', '=', chatId).executeTakeFirst();
 
-  const messageCount = async (chatId: string) =>
-    Number(
-      (
-        await t.database.db
-          .selectFrom('messages')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('chat_id', '=', chatId)
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const messageCount = (chatId: string) => t.messageCount(chatId);
 
   const getChat = (user: TestUser | undefined, chat_id: string) =>
     (user?.api ?? t.api).GET('/v1/chats/{chat_id}', { params: { path: { chat_id } } });

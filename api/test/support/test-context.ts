@@ -148,6 +148,26 @@ export class TestContext {
     }
   }
 
+  /** A chat's members as the database has them, longest-standing first. */
+  membersOf(chatId: string): Promise<Array<{ user_id: string; role: 'owner' | 'member' }>> {
+    return this.database.db
+      .selectFrom('chat_members')
+      .select(['user_id', 'role'])
+      .where('chat_id', '=', chatId)
+      .orderBy('joined_at')
+      .execute();
+  }
+
+  /** How many messages a chat has in the database. */
+  async messageCount(chatId: string): Promise<number> {
+    const row = await this.database.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('chat_id', '=', chatId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** Registers and logs in a new user. */
   async registerUser(base = 'user'): Promise<TestUser> {
     const userName = uniqueName(base);
