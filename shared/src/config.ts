@@ -16,9 +16,32 @@ export interface Config {
   readonly host: string;
   readonly logLevel: LogLevel;
   /** DATABASE_URL: postgres://… or pglite://<dir> / pglite://memory. Default pglite://./.data/db. */
-  readonly database: { readonly backend: DatabaseBackend; readonly url: string; readonly poolSize: number };
+  readonly database: {
+    readonly backend: DatabaseBackend;
+    readonly url: string;
+    /** DATABASE_POOL_SIZE: connections per process (default 10). */
+    readonly poolSize: number;
+    /** DATABASE_CONNECT_TIMEOUT_MS: the longest wait for a connection, pooled or new (default 2000). */
+    readonly connectTimeoutMs: number;
+    /** DATABASE_STATEMENT_TIMEOUT_MS: PostgreSQL cancels a statement running longer (default 1500; 0 = none). */
+    readonly statementTimeoutMs: number;
+    /** DATABASE_QUERY_TIMEOUT_MS: a query the server does not answer fails after this long, client side (default 2000; 0 = none). */
+    readonly queryTimeoutMs: number;
+    /** DATABASE_BREAKER_MS: after a connect failure or query timeout, new queries fail at once for this long (default 500; 0 = off). */
+    readonly breakerMs: number;
+  };
   /** REDIS_URL: redis://… or memory://. Default memory://. REDIS_KEY_PREFIX namespaces every key. */
-  readonly store: { readonly backend: StoreBackend; readonly url: string; readonly keyPrefix: string };
+  readonly store: {
+    readonly backend: StoreBackend;
+    readonly url: string;
+    readonly keyPrefix: string;
+    /** REDIS_CONNECT_TIMEOUT_MS: the longest a (re)connect may take (default 1000). */
+    readonly connectTimeoutMs: number;
+    /** REDIS_COMMAND_TIMEOUT_MS: a command without an answer fails after this long (default 1000). */
+    readonly commandTimeoutMs: number;
+    /** REDIS_BREAKER_MS: after a command timeout, commands fail at once for this long (default 1000; 0 = off). */
+    readonly breakerMs: number;
+  };
   /**
    * AMQP_URL: amqp://… or memory:// (default; the API then runs the search worker itself).
    * The topology names are configurable so that several deployments (or test runs) share a broker.
@@ -196,6 +219,10 @@ export function loadConfig(env: Env = process.env): Config {
         'pglite://': 'pglite',
       }),
       poolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
+      connectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 2_000, 100, 600_000),
+      statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 1_500, 0, 3_600_000),
+      queryTimeoutMs: int('DATABASE_QUERY_TIMEOUT_MS', 2_000, 0, 3_600_000),
+      breakerMs: int('DATABASE_BREAKER_MS', 500, 0, 60_000),
     },
     store: {
       ...scheme<StoreBackend>('REDIS_URL', 'memory://', {
@@ -204,6 +231,9 @@ export function loadConfig(env: Env = process.env): Config {
         'memory://': 'memory',
       }),
       keyPrefix: str('REDIS_KEY_PREFIX', 'messenger:'),
+      connectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 1_000, 100, 600_000),
+      commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 1_000, 50, 600_000),
+      breakerMs: int('REDIS_BREAKER_MS', 1_000, 0, 60_000),
     },
     queue: {
       ...scheme<QueueBackend>('AMQP_URL', 'memory://', {

@@ -26,7 +26,7 @@ export class Throttle {
 
   constructor(
     private readonly settings: Config['throttling'],
-    store: Store,
+    private readonly store: Store,
     private readonly log: Logger,
   ) {
     const make = (namespace: string, limit: RateLimit): Limiter => {
@@ -61,6 +61,8 @@ export class Throttle {
     body: unknown,
   ): Promise<void> {
     if (limitClass === 'none') return;
+    // A store known to be down would only add its timeout to the request.
+    if (this.store.breaker.open) return this.failOpen(new Error('the store is down'));
     const ip = clientIp(ctx, this.settings.trustedProxies);
     const checks: Array<[Limiter, string]> = [];
     if (limitClass === 'auth') {
@@ -75,6 +77,8 @@ export class Throttle {
       try {
         allowed = await limiter(ctx, key);
       } catch (err) {
+        // koa-ratelimit talks to Redis past the store's own breaker: trip it for the next ones.
+        this.store.breaker.trip();
         this.failOpen(err);
         return;
       }
