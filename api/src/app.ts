@@ -99,7 +99,9 @@ export class App {
         owned.push({ close: () => worker.stop() });
       }
 
-      const koa = await buildKoa(config, database, store, queue.get, logger);
+      const { koa, closers } = await buildKoa(config, database, store, queue.get, logger);
+      // Closed first: what the handlers leave behind still needs the store.
+      owned.push(...closers);
       const app = new App(config, koa, database, store, logger);
       app.owned.push(...owned.reverse());
       return app;
@@ -203,7 +205,7 @@ async function buildKoa(
   store: Store,
   queue: () => Promise<Queue>,
   logger: Logger,
-): Promise<Koa> {
+): Promise<{ koa: Koa; closers: Closer[] }> {
   const users = new UsersRepository(database.db);
   const actingUser = new ActingUser(users);
   const auth = new AuthService(
@@ -276,5 +278,5 @@ async function buildKoa(
   });
   koa.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.http.bodyLimitBytes, encoding: 'utf-8' }));
   koa.use(router);
-  return koa;
+  return { koa, closers: [{ close: () => historyCache.flush() }] };
 }
