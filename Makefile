@@ -19,12 +19,8 @@ install: ## Install dependencies (npm ci) when node_modules is missing or older 
 		echo "node_modules is up to date"; \
 	fi
 
-# Embedded default backends (PGlite on disk, in-memory store and queue) for the dev server. `?=` keeps
-# whatever the caller set; the app applies the same defaults itself.
-run-dev start: export DATABASE_URL ?= pglite://./.data/db
-run-dev start: export REDIS_URL ?= memory://
-run-dev start: export AMQP_URL ?= memory://
-
+# Without DATABASE_URL / REDIS_URL / AMQP_URL (or the harness's POSTGRES_*), the app runs on the embedded
+# default: PGlite in ./.data/db, an in-memory store and an in-process queue.
 run-dev: install ## Run the API with reload on change (embedded default unless *_URL are set)
 	npm run dev
 

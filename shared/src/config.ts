@@ -213,7 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
       'silent',
     ] as const),
     database: {
-      ...scheme<DatabaseBackend>('DATABASE_URL', 'pglite://./.data/db', {
+      ...scheme<DatabaseBackend>('DATABASE_URL', legacyPostgresUrl(env) ?? 'pglite://./.data/db', {
         'postgres://': 'postgres',
         'postgresql://': 'postgres',
         'pglite://': 'pglite',
@@ -293,6 +293,22 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/**
+ * The original API's harness names its database with POSTGRES_HOSTS (`host[:port]`), POSTGRES_DB,
+ * POSTGRES_USER and POSTGRES_PWD instead of a URL: `postgresql://USER:PWD@HOSTS/DB`. Used only
+ * where DATABASE_URL is unset. Of several comma-separated hosts, the first is used (pg connects to
+ * one host).
+ */
+function legacyPostgresUrl(env: Env): string | undefined {
+  const hosts = env.POSTGRES_HOSTS?.split(',')[0]?.trim();
+  if (!hosts) return undefined;
+  const user = env.POSTGRES_USER ? encodeURIComponent(env.POSTGRES_USER) : '';
+  const password = env.POSTGRES_PWD ? `:${encodeURIComponent(env.POSTGRES_PWD)}` : '';
+  const credentials = user || password ? `${user}${password}@` : '';
+  const database = encodeURIComponent(env.POSTGRES_DB || 'postgres');
+  return `postgresql://${credentials}${hosts}/${database}`;
 }
 
 /** For process entry points: the config, or every problem on stderr and exit code 2. */

@@ -99,6 +99,30 @@ describe('config', () => {
       );
     });
 
+    it('builds the database URL from POSTGRES_HOSTS, _DB, _USER and _PWD when DATABASE_URL is unset', () => {
+      const config = loadConfig({
+        POSTGRES_HOSTS: 'db.internal:5433',
+        POSTGRES_DB: 'messenger',
+        POSTGRES_USER: 'app',
+        POSTGRES_PWD: 'p@ss:word/1',
+      });
+      expect(config.database.backend).to.equal('postgres');
+      expect(config.database.url).to.equal('postgresql://app:p%40ss%3Aword%2F1@db.internal:5433/messenger');
+      expect(new URL(config.database.url).password).to.equal('p%40ss%3Aword%2F1');
+      expect(loadConfig({ POSTGRES_HOSTS: 'a:5432,b:5432' }).database.url).to.equal(
+        'postgresql://a:5432/postgres',
+      );
+    });
+
+    it('lets DATABASE_URL win over the POSTGRES_* variables', () => {
+      const config = loadConfig({
+        DATABASE_URL: 'pglite://memory',
+        POSTGRES_HOSTS: 'db:5432',
+        POSTGRES_DB: 'x',
+      });
+      expect(config.database.url).to.equal('pglite://memory');
+    });
+
     it('treats an empty variable as unset', () => {
       const config = loadConfig({ PORT: '', DATABASE_URL: '', AUTH_DISABLED: '', LOG_LEVEL: '' });
       expect(config.port).to.equal(8080);
