@@ -4,7 +4,7 @@ import {
   withTimeouts,
   connectQueue,
   connectStore,
-  createLogger,
+  createProcessLogger,
   loadConfigOrExit,
   migrateAtStart,
   redactUrl,
@@ -13,7 +13,7 @@ import {
 import { startWorker } from './worker.ts';
 
 const config = loadConfigOrExit();
-const logger = createLogger(config.logLevel).child({ process: 'consumer' });
+const logger = (await createProcessLogger(config)).child({ process: 'consumer' });
 if (config.queue.backend !== 'amqp') {
   logger.fatal('the consumer needs AMQP_URL=amqp://…; with memory:// the API runs the worker itself');
   process.exit(2);
