@@ -2,6 +2,7 @@
  * Configuration: parsed from the environment once at start-up, validated, frozen and passed in.
  * Nothing else in the code base reads `process.env`.
  */
+import proxyaddr from 'proxy-addr';
 
 export type DatabaseBackend = 'postgres' | 'pglite';
 export type StoreBackend = 'redis' | 'memory';
@@ -99,7 +100,10 @@ export interface Config {
     readonly authPerIp: RateLimit;
     /** RATE_LIMIT_AUTH_NAME: login and register attempts per user_name, e.g. 10/60s (a password-guessing brake). */
     readonly authPerName: RateLimit;
-    /** TRUSTED_PROXIES: comma-separated proxy IPs whose X-Forwarded-For is believed. */
+    /**
+     * TRUSTED_PROXIES: comma-separated proxies whose X-Forwarded-For is believed: addresses, CIDR
+     * ranges (10.0.0.0/8) and the names loopback, linklocal, uniquelocal.
+     */
     readonly trustedProxies: readonly string[];
   };
   readonly cache: {
@@ -180,6 +184,23 @@ export function loadConfig(env: Env = process.env): Config {
       max: Number(match[1]),
       windowMs: Number(match[2] ?? 1) * unit[match[3] as keyof typeof unit],
     };
+  };
+  /** Addresses, CIDR ranges and proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`). */
+  const proxies = (name: string): string[] => {
+    const list = str(name, '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    for (const entry of list) {
+      try {
+        proxyaddr.compile(entry);
+      } catch {
+        problems.push(
+          `${name}: "${entry}" is not an address, a CIDR range, or loopback/linklocal/uniquelocal`,
+        );
+      }
+    }
+    return list;
   };
   const scheme = <T extends string>(
     name: string,
@@ -274,10 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
       api: rate('RATE_LIMIT_API', '100/1s'),
       authPerIp: rate('RATE_LIMIT_AUTH_IP', '30/60s'),
       authPerName: rate('RATE_LIMIT_AUTH_NAME', '10/60s'),
-      trustedProxies: str('TRUSTED_PROXIES', '')
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
+      trustedProxies: proxies('TRUSTED_PROXIES'),
     },
     cache: {
       historyTtlSeconds: int('HISTORY_CACHE_TTL_SECONDS', 60, 0, 24 * 3600),

@@ -123,6 +123,19 @@ describe('config', () => {
       expect(config.database.url).to.equal('pglite://memory');
     });
 
+    it('accepts CIDR ranges and proxy names in TRUSTED_PROXIES, and names every entry it cannot read', () => {
+      const config = loadConfig({ TRUSTED_PROXIES: 'loopback, 10.0.0.0/8, fd00::/8, 192.0.2.1' });
+      expect(config.throttling.trustedProxies).to.deep.equal([
+        'loopback',
+        '10.0.0.0/8',
+        'fd00::/8',
+        '192.0.2.1',
+      ]);
+      const problems = configErrorOf({ TRUSTED_PROXIES: 'nginx, 10.0.0.0/99, 127.0.0.1' }).problems;
+      expect(problems).to.have.length(2);
+      expect(problems.join('\n')).to.contain('"nginx"').and.contain('"10.0.0.0/99"');
+    });
+
     it('treats an empty variable as unset', () => {
       const config = loadConfig({ PORT: '', DATABASE_URL: '', AUTH_DISABLED: '', LOG_LEVEL: '' });
       expect(config.port).to.equal(8080);
