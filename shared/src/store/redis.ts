@@ -1,5 +1,6 @@
 import { Redis, ReplyError } from 'ioredis';
 import { Breaker } from '../breaker.ts';
+import { redactUrl } from '../config.ts';
 import { DependencyUnavailableError } from '../errors.ts';
 import type { Store } from './store.ts';
 
@@ -25,7 +26,11 @@ export class RedisStore implements Store {
   readonly client: Redis;
   readonly breaker: Breaker;
 
-  constructor(url: string, keyPrefix = '', options: Partial<RedisStoreOptions> = {}) {
+  constructor(
+    private readonly url: string,
+    keyPrefix = '',
+    options: Partial<RedisStoreOptions> = {},
+  ) {
     const { connectTimeoutMs, commandTimeoutMs, breakerMs } = { ...DEFAULTS, ...options };
     this.breaker = new Breaker(breakerMs);
     this.client = new Redis(url, {
@@ -49,7 +54,9 @@ export class RedisStore implements Store {
       // Otherwise the client retries forever in the background, keeping the process alive, while
       // the caller (connectStore) never gets a store it could close.
       this.client.disconnect();
-      throw err;
+      throw new DependencyUnavailableError('store', `Redis at ${redactUrl(this.url)} does not answer`, {
+        cause: err,
+      });
     }
     return this;
   }
