@@ -215,6 +215,7 @@ async function buildKoa(
     {
       sessionTtlSeconds: config.auth.sessionTtlSeconds,
       sessionTouchSeconds: config.auth.sessionTouchSeconds,
+      exactNames: config.auth.disabled,
     },
     logger.child({ component: 'auth' }),
   );

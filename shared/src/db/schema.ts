@@ -8,6 +8,11 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 export interface UsersTable {
   id: Generated<string>;
   user_name: string;
+  /**
+   * lower(normalize(btrim(user_name), NFKC)): unique, so look-alike names are one name. NULL for
+   * AUTH_DISABLED users (their names stay exact) and for look-alikes older than migration 0007.
+   */
+  name_key: Generated<string | null>;
   /** NULL for users created by AUTH_DISABLED mode: they cannot log in. */
   password_hash: string | null;
   display_name: string | null;
