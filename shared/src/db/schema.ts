@@ -82,6 +82,24 @@ export interface SearchWordsTable {
   word: string;
 }
 
+/**
+ * An Idempotency-Key and the reply its request got, written in the transaction that stored the
+ * request's messages (migrations/0006). Primary key (scope, key).
+ */
+export interface IdempotencyKeysTable {
+  /** Whose key: `u:<user id>`, or `t:<?user_id=>` in AUTH_DISABLED mode. */
+  scope: string;
+  key: string;
+  /** SHA-256 of method, path and canonical body. */
+  fingerprint: string;
+  status: number;
+  /** The reply's body, as JSON; written as a JSON string. */
+  body: ColumnType<unknown, string | null, string | null>;
+  created_at: Timestamp;
+  /** Never replayed after this; the cleanup deletes the row. */
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -89,6 +107,7 @@ export interface DB {
   chat_members: ChatMembersTable;
   messages: MessagesTable;
   search_words: SearchWordsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
