@@ -175,7 +175,7 @@ describe('accounts and sessions', () => {
     });
   });
 
-  describe('Authorization: session_id <token>', () => {
+  describe('Authorization: session_id <token> (or Bearer <token>)', () => {
     let user: TestUser;
     before(async () => {
       user = await t.registerUser('authz');
@@ -183,15 +183,19 @@ describe('accounts and sessions', () => {
 
     const listChats = (headers: Record<string, string>) => t.raw('GET', '/v1/chats?limit=10', { headers });
 
-    it('answers 401 auth-failed without the header, and for a header of another form', async () => {
+    it('answers 401 auth-failed without the header, and for a header of another form, with the challenge', async () => {
       for (const headers of [
         {} as Record<string, string>,
-        { Authorization: `Bearer ${user.token}` },
+        { Authorization: `Basic ${user.token}` },
         { Authorization: 'session_id' },
+        { Authorization: 'Bearer' },
       ]) {
         const res = await listChats(headers);
         expect(res.status, JSON.stringify(headers)).to.equal(401);
         expect(res.json).to.deep.include({ message: 'auth-failed' });
+        expect(res.headers.get('www-authenticate')).to.equal(
+          'session_id realm="messenger", Bearer realm="messenger"',
+        );
       }
     });
 
@@ -201,11 +205,17 @@ describe('accounts and sessions', () => {
       });
       expect(res.status).to.equal(401);
       expect(res.json).to.deep.include({ message: 'invalid-session-id' });
+      expect(res.headers.get('www-authenticate')).to.contain('Bearer');
     });
 
     it('lets a valid session through, whatever the case of the scheme', async () => {
       expect((await listChats({ Authorization: `session_id ${user.token}` })).status).to.equal(200);
       expect((await listChats({ Authorization: `SESSION_ID ${user.token}` })).status).to.equal(200);
+    });
+
+    it('takes the same token as Bearer <token>, as generated clients and tools send it', async () => {
+      expect((await listChats({ Authorization: `Bearer ${user.token}` })).status).to.equal(200);
+      expect((await listChats({ Authorization: `bearer ${user.token}` })).status).to.equal(200);
     });
   });
 
