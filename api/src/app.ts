@@ -28,6 +28,7 @@ import { MembershipCache } from './chats/membership-cache.ts';
 import { directHandlers } from './direct/direct.handlers.ts';
 import { DirectService } from './direct/direct.service.ts';
 import { createContractRouter, readSpec } from './http/contract.ts';
+import { corsFor } from './http/cors.ts';
 import type { HandlerMap } from './http/handler-types.ts';
 import { requestContext } from './http/request-context.ts';
 import { Throttle } from './http/throttle.ts';
@@ -289,6 +290,8 @@ async function buildKoa(
 
   const koa = new Koa();
   koa.use(requestContext(logger));
+  const cors = corsFor(config.http.corsOrigins);
+  if (cors) koa.use(cors);
   koa.use(async (ctx, next) => {
     ctx.state.bodyLimit = `${config.http.bodyLimitBytes} bytes`;
     await next();

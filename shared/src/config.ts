@@ -86,6 +86,11 @@ export interface Config {
     readonly sessionTouchSeconds: number;
   };
   readonly http: {
+    /**
+     * CORS_ORIGINS: comma-separated origins (`https://app.example.com`) whose browser apps may call
+     * the API, or `*` for any. Default: none (same-origin only).
+     */
+    readonly corsOrigins: readonly string[];
     /** BODY_LIMIT_BYTES: the largest JSON body accepted. */
     readonly bodyLimitBytes: number;
     /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get on SIGTERM before connections are cut. */
@@ -192,6 +197,27 @@ export function loadConfig(env: Env = process.env): Config {
       windowMs: Number(match[2] ?? 1) * unit[match[3] as keyof typeof unit],
     };
   };
+  /** `*`, or origins exactly as a browser sends them: scheme, host and port if not the default. */
+  const origins = (name: string): string[] => {
+    const list = str(name, '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    for (const entry of list) {
+      let origin: string | undefined;
+      try {
+        origin = new URL(entry).origin;
+      } catch {
+        origin = undefined;
+      }
+      if (entry !== '*' && origin !== entry) {
+        problems.push(
+          `${name}: "${entry}" is not an origin such as https://app.example.com (no path, no trailing slash)`,
+        );
+      }
+    }
+    return list;
+  };
   /** Addresses, CIDR ranges and proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`). */
   const proxies = (name: string): string[] => {
     const list = str(name, '')
@@ -294,6 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
       ),
     },
     http: {
+      corsOrigins: origins('CORS_ORIGINS'),
       bodyLimitBytes: int('BODY_LIMIT_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),
       shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     },

@@ -64,7 +64,7 @@ describe('config', () => {
           pendingTtlSeconds: 3600,
         },
         auth: { disabled: false, sessionTtlSeconds: 3600, sessionTouchSeconds: 60 },
-        http: { bodyLimitBytes: 65536, shutdownTimeoutMs: 10_000 },
+        http: { corsOrigins: [], bodyLimitBytes: 65536, shutdownTimeoutMs: 10_000 },
         throttling: {
           enabled: true,
           api: { max: 100, windowMs: 1000 },
@@ -137,6 +137,14 @@ describe('config', () => {
       expect(problems.join('\n')).to.contain('"nginx"').and.contain('"10.0.0.0/99"');
     });
 
+    it('accepts * or exact origins in CORS_ORIGINS, and names every entry that is not one', () => {
+      expect(loadConfig({ CORS_ORIGINS: '*' }).http.corsOrigins).to.deep.equal(['*']);
+      const problems = configErrorOf({
+        CORS_ORIGINS: 'https://ok.example, https://slash.example/, app.example.com, https://path.example/x',
+      }).problems;
+      expect(problems).to.have.length(3);
+    });
+
     it('treats an empty variable as unset', () => {
       const config = loadConfig({ PORT: '', DATABASE_URL: '', AUTH_DISABLED: '', LOG_LEVEL: '' });
       expect(config.port).to.equal(8080);
@@ -185,6 +193,7 @@ describe('config', () => {
         AUTH_DISABLED: 'true',
         SESSION_TTL_SECONDS: '7200',
         SESSION_TOUCH_SECONDS: '0',
+        CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
         BODY_LIMIT_BYTES: '2048',
         SHUTDOWN_TIMEOUT_MS: '500',
         MIGRATE_ON_START: 'false',
@@ -241,7 +250,11 @@ describe('config', () => {
           pendingTtlSeconds: 120,
         },
         auth: { disabled: true, sessionTtlSeconds: 7200, sessionTouchSeconds: 0 },
-        http: { bodyLimitBytes: 2048, shutdownTimeoutMs: 500 },
+        http: {
+          corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+          bodyLimitBytes: 2048,
+          shutdownTimeoutMs: 500,
+        },
         throttling: {
           enabled: false,
           api: { max: 50, windowMs: 2000 },
