@@ -64,6 +64,10 @@ export interface Config {
     readonly prefetch: number;
     /** SEARCH_MAX_ATTEMPTS: a job that throws is tried this many times, then dead-lettered (default 3). */
     readonly maxAttempts: number;
+    /** AMQP_CONNECT_TIMEOUT_MS: the longest a connect to RabbitMQ (TCP and handshake) may take (default 2000). */
+    readonly connectTimeoutMs: number;
+    /** AMQP_PUBLISH_TIMEOUT_MS: a job the broker has not confirmed after this long is a 503 (default 2000). */
+    readonly publishTimeoutMs: number;
   };
   readonly search: {
     /** SEARCH_MAX_PHRASE_LENGTH: the longest phrase accepted (default 256). */
@@ -302,6 +306,8 @@ export function loadConfig(env: Env = process.env): Config {
       deadLetterQueue: str('SEARCH_DEAD_LETTER_QUEUE', 'search_tasks_dead'),
       prefetch: int('SEARCH_PREFETCH', 10, 1, 1000),
       maxAttempts: int('SEARCH_MAX_ATTEMPTS', 3, 1, 100),
+      connectTimeoutMs: int('AMQP_CONNECT_TIMEOUT_MS', 2_000, 100, 600_000),
+      publishTimeoutMs: int('AMQP_PUBLISH_TIMEOUT_MS', 2_000, 100, 600_000),
     },
     search: {
       maxPhraseLength: int('SEARCH_MAX_PHRASE_LENGTH', 256, 4, 10_000),

@@ -55,6 +55,8 @@ describe('config', () => {
           deadLetterQueue: 'search_tasks_dead',
           prefetch: 10,
           maxAttempts: 3,
+          connectTimeoutMs: 2_000,
+          publishTimeoutMs: 2_000,
         },
         search: {
           maxPhraseLength: 256,
@@ -185,6 +187,8 @@ describe('config', () => {
         SEARCH_DEAD_LETTER_QUEUE: 'dlq',
         SEARCH_PREFETCH: '4',
         SEARCH_MAX_ATTEMPTS: '5',
+        AMQP_CONNECT_TIMEOUT_MS: '1500',
+        AMQP_PUBLISH_TIMEOUT_MS: '700',
         SEARCH_MAX_PHRASE_LENGTH: '64',
         SEARCH_MAX_RESULTS: '50',
         SEARCH_TIMEOUT_MS: '2000',
@@ -241,6 +245,8 @@ describe('config', () => {
           deadLetterQueue: 'dlq',
           prefetch: 4,
           maxAttempts: 5,
+          connectTimeoutMs: 1_500,
+          publishTimeoutMs: 700,
         },
         search: {
           maxPhraseLength: 64,
