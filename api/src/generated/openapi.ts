@@ -675,13 +675,16 @@ export interface components {
         MessageText: string;
         /**
          * @description A message to post: its text (`message`), its attachments, or both. At least one of the two is
-         *     needed: a message without text and without attachments is 400 `bad-parameters`.
+         *     needed: a message without text and without attachments is 400 `bad-parameters`. An empty
+         *     `message` (`""`, what many clients send for "no text") with attachments is an attachment-only
+         *     message, the same as leaving `message` out.
          * @example {
          *       "message": "See you on Saturday!"
          *     }
          */
         NewMessage: {
-            message?: components["schemas"]["MessageText"];
+            /** @description The text, up to 10000 characters; `""` only beside attachments. */
+            message?: string;
             attachments?: components["schemas"]["Attachment"][];
         };
         /**
