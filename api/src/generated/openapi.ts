@@ -1360,8 +1360,8 @@ export interface components {
          *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
          *     running, a repeat waits for it (up to 5 seconds), then answers 409
          *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
-         *     key is free again. Use a fresh random value (a UUID) per message.
-         * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+         *     key is free again. Use a fresh random value (a UUID) per message (no example here: a fixed one
+         *     pre-filled by a docs page is 409 on its second use).
          */
         IdempotencyKey: string;
         /**
@@ -1387,8 +1387,8 @@ export interface components {
         PeerUserName: string;
         /**
          * @description The caller, as the original API named it. With a session: optional, and it must be the
-         *     caller. With `AUTH_DISABLED=true`: the caller.
-         * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+         *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+         *     403.)
          */
         CallerUserIdOptional: string;
         /**
@@ -1816,8 +1816,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -1861,8 +1861,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -1915,8 +1915,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -1970,8 +1970,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2010,8 +2010,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2074,8 +2074,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2115,8 +2115,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2154,8 +2154,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2202,8 +2202,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2256,7 +2256,6 @@ export interface operations {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
                  *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
                  */
                 user_id?: string;
             };
@@ -2299,8 +2298,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2368,8 +2367,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2381,8 +2380,8 @@ export interface operations {
                  *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
                  *     running, a repeat waits for it (up to 5 seconds), then answers 409
                  *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
-                 *     key is free again. Use a fresh random value (a UUID) per message.
-                 * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+                 *     key is free again. Use a fresh random value (a UUID) per message (no example here: a fixed one
+                 *     pre-filled by a docs page is 409 on its second use).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2434,8 +2433,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2484,8 +2483,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2497,8 +2496,8 @@ export interface operations {
                  *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
                  *     running, a repeat waits for it (up to 5 seconds), then answers 409
                  *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
-                 *     key is free again. Use a fresh random value (a UUID) per message.
-                 * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+                 *     key is free again. Use a fresh random value (a UUID) per message (no example here: a fixed one
+                 *     pre-filled by a docs page is 409 on its second use).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2601,8 +2600,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2636,8 +2635,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2730,8 +2729,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2792,8 +2791,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2805,8 +2804,8 @@ export interface operations {
                  *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
                  *     running, a repeat waits for it (up to 5 seconds), then answers 409
                  *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
-                 *     key is free again. Use a fresh random value (a UUID) per message.
-                 * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+                 *     key is free again. Use a fresh random value (a UUID) per message (no example here: a fixed one
+                 *     pre-filled by a docs page is 409 on its second use).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2886,8 +2885,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2945,8 +2944,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
