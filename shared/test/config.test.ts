@@ -49,7 +49,7 @@ describe('config', () => {
           pendingTtlSeconds: 3600,
         },
         auth: { disabled: false, sessionTtlSeconds: 3600, sessionTouchSeconds: 60 },
-        http: { bodyLimitBytes: 65536, shutdownTimeoutMs: 10_000 },
+        http: { bodyLimitBytes: 65536, jsonMaxDepth: 32, shutdownTimeoutMs: 10_000 },
         throttling: {
           enabled: true,
           api: { max: 100, windowMs: 1000 },
