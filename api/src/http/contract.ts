@@ -243,15 +243,15 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
   if (missing.length > 0) throw new Error(`operations without a handler: ${missing.join(', ')}`);
 
   return async (koa) => {
-    await api.handleRequest(
-      {
-        method: koa.method,
-        path: decodablePath(koa.path),
-        query: koa.query as Record<string, string | string[]>,
-        headers: koa.headers as Record<string, string | string[]>,
-        body: (koa.request as { body?: unknown }).body,
-      },
-      koa,
-    );
+    const request = {
+      method: koa.method,
+      path: decodablePath(koa.path),
+      query: koa.query as Record<string, string | string[]>,
+      headers: koa.headers as Record<string, string | string[]>,
+    };
+    // The body is read only for a request that reaches an operation: an unknown route or method is
+    // 404/405 whatever its body (json-body.ts).
+    if (api.router.matchOperation(request)) await koa.state.readBody?.();
+    await api.handleRequest({ ...request, body: (koa.request as { body?: unknown }).body }, koa);
   };
 }

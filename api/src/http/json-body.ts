@@ -9,25 +9,40 @@ export interface JsonBodyOptions {
   maxDepth: number;
 }
 
+declare module 'koa' {
+  interface DefaultState {
+    /** Reads the request's JSON body into `ctx.request.body` (once; later calls do nothing). */
+    readBody?: () => Promise<void>;
+  }
+}
+
 /**
- * Reads a JSON body (POST, PUT and PATCH; other types of body are left unread) and refuses one the
- * client got wrong with the documented 4xx, before any handler sees it: over the limit (413), not
- * JSON, in an unknown `Content-Encoding` or not compressed as it claims, or nested deeper than the
- * limit (400). Anything that walks the body recursively (validation, the idempotency fingerprint)
- * runs after this, so a deep body never reaches it.
+ * Gives each request a `ctx.state.readBody` that reads its JSON body (POST, PUT and PATCH; other
+ * types of body are left unread) and refuses one the client got wrong with the documented 4xx:
+ * over the limit (413), not JSON, in an unknown `Content-Encoding` or not compressed as it claims,
+ * or nested deeper than the limit (400). The router calls it once the request has reached an
+ * operation, so an unknown route is 404/405 whatever its body; anything that walks the body
+ * recursively (validation, the idempotency fingerprint) runs after it, so a deep body never
+ * reaches them.
  */
 export function jsonBody(options: JsonBodyOptions): Middleware {
   const parse = bodyParser({ enableTypes: ['json'], jsonLimit: options.limitBytes, encoding: 'utf-8' });
   return async (ctx, next) => {
-    try {
-      // The parser's own `next` is a no-op, so what it throws is about the body and nothing else.
-      await parse(ctx, async () => {});
-    } catch (err) {
-      throw bodyError(err, ctx.get('content-encoding') || 'identity', options.limitBytes);
-    }
-    if (nestedDeeperThan((ctx.request as { body?: unknown }).body, options.maxDepth)) {
-      throw new AppError('bad-parameters', `the body is nested deeper than ${options.maxDepth} levels`);
-    }
+    let reading: Promise<void> | undefined;
+    ctx.state.readBody = () => {
+      reading ??= (async () => {
+        try {
+          // The parser's own `next` is a no-op, so what it throws is about the body and nothing else.
+          await parse(ctx, async () => {});
+        } catch (err) {
+          throw bodyError(err, ctx.get('content-encoding') || 'identity', options.limitBytes);
+        }
+        if (nestedDeeperThan((ctx.request as { body?: unknown }).body, options.maxDepth)) {
+          throw new AppError('bad-parameters', `the body is nested deeper than ${options.maxDepth} levels`);
+        }
+      })();
+      return reading;
+    };
     await next();
   };
 }
