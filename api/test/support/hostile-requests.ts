@@ -37,8 +37,6 @@ export interface HostileRequest {
   /** The path as sent, without the query. */
   path: string;
   bytes: Buffer;
-  /** Not valid HTTP/1.1: only the HTTP server's own refusal may answer. */
-  malformed: boolean;
 }
 
 /** A small, fast, seedable PRNG (mulberry32). */
@@ -269,7 +267,6 @@ interface Draft {
   body: Buffer | undefined;
   /** Headers written as given; no Content-Length computed. */
   rawFraming: boolean;
-  malformed: boolean;
   /** Replaces the whole request line. */
   requestLine?: string;
   labels: string[];
@@ -318,6 +315,7 @@ export class HostileRequests {
     const draft = this.baseline(op, world, random);
     const count = 1 + random.int(3);
     for (let i = 0; i < count; i++) random.pick(MUTATIONS)(draft, op, world, random);
+    if (random.chance(1 / 16)) malform(draft, random);
     const path = '/' + draft.segments.join('/');
     return {
       label: `${op.operationId}: ${draft.labels.join(', ')}`,
@@ -325,7 +323,6 @@ export class HostileRequests {
       method: draft.method,
       path,
       bytes: serialize(draft, path),
-      malformed: draft.malformed,
     };
   }
 
@@ -361,7 +358,6 @@ export class HostileRequests {
       headers,
       body,
       rawFraming: false,
-      malformed: false,
       labels: [],
     };
   }
@@ -644,27 +640,31 @@ const MUTATIONS: Mutation[] = [
     draft.method = random.pick(METHODS);
     draft.labels.push(`method ${draft.method}`);
   },
-  // not HTTP/1.1 at all: only the server's own refusal may answer
-  (draft, _op, _w, random) => {
-    const kind = random.int(9);
-    draft.malformed = true;
-    if (kind === 0) draft.headers.push(['Bad Header', 'x']);
-    else if (kind === 1) draft.headers.push(['X-Nul', Buffer.from([0x61, 0x00, 0x62])]);
-    else if (kind === 2) draft.headers.push(['X-Ctl', Buffer.from([0x61, 0x01, 0x7f])]);
-    else if (kind === 3) {
-      draft.rawFraming = true;
-      draft.headers.push(['Content-Length', 'abc']);
-    } else if (kind === 4) {
-      draft.rawFraming = true;
-      draft.body ??= Buffer.from('{}');
-      draft.headers.push(['Content-Length', String(draft.body.length)], ['Transfer-Encoding', 'chunked']);
-    } else if (kind === 5) {
-      draft.rawFraming = true;
-      draft.headers.push(['Transfer-Encoding', 'chunked']);
-      draft.body = Buffer.from('zz\r\n{}\r\n0\r\n\r\n');
-    } else if (kind === 6) draft.requestLine = `${draft.method} /v1/a b HTTP/1.1`;
-    else if (kind === 7) draft.requestLine = `${draft.method} /${draft.segments.join('/')} HTTP/2.0`;
-    else draft.requestLine = `${draft.method}\u0000 / HTTP/1.1`;
-    draft.labels.push(`malformed HTTP (${kind})`);
-  },
 ];
+
+/**
+ * Not HTTP/1.1 at all: only the server's own refusal may answer. Applied last, after the other
+ * mutations, so none of them changes a body under framing written by hand (a chunked request
+ * whose body lost its chunks is a slow client, not a malformed one).
+ */
+const malform = (draft: Draft, random: Random) => {
+  const kind = random.int(9);
+  if (kind === 0) draft.headers.push(['Bad Header', 'x']);
+  else if (kind === 1) draft.headers.push(['X-Nul', Buffer.from([0x61, 0x00, 0x62])]);
+  else if (kind === 2) draft.headers.push(['X-Ctl', Buffer.from([0x61, 0x01, 0x7f])]);
+  else if (kind === 3) {
+    draft.rawFraming = true;
+    draft.headers.push(['Content-Length', 'abc']);
+  } else if (kind === 4) {
+    draft.rawFraming = true;
+    draft.body ??= Buffer.from('{}');
+    draft.headers.push(['Content-Length', String(draft.body.length)], ['Transfer-Encoding', 'chunked']);
+  } else if (kind === 5) {
+    draft.rawFraming = true;
+    draft.headers.push(['Transfer-Encoding', 'chunked']);
+    draft.body = Buffer.from('zz\r\n{}\r\n0\r\n\r\n');
+  } else if (kind === 6) draft.requestLine = `${draft.method} /v1/a b HTTP/1.1`;
+  else if (kind === 7) draft.requestLine = `${draft.method} /${draft.segments.join('/')} HTTP/2.0`;
+  else draft.requestLine = `${draft.method}\u0000 / HTTP/1.1`;
+  draft.labels.push(`malformed HTTP (${kind})`);
+};
