@@ -78,7 +78,7 @@ function bodyError(err: unknown, encoding: string, limitBytes: number): unknown 
     // co-body's parse errors are SyntaxErrors (a `__proto__` key among them); raw-body's are typed.
     const detail =
       err instanceof SyntaxError
-        ? 'the body is not a valid JSON object or array'
+        ? 'the body is not valid JSON'
         : e.type === 'request.aborted' || e.type === 'request.size.invalid'
           ? 'the body does not match its Content-Length'
           : 'the body could not be read';
