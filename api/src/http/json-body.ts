@@ -66,13 +66,8 @@ function bodyError(err: unknown, encoding: string, limitBytes: number): unknown 
     );
   }
   if (encoding !== 'identity' && e?.type === undefined && typeof e?.errno === 'number') {
-    return new AppError(
-      'bad-parameters',
-      `the body is not compressed as Content-Encoding "${encoding}" says`,
-      {
-        cause: err,
-      },
-    );
+    const detail = `the body is not compressed as Content-Encoding "${encoding}" says`;
+    return new AppError('bad-parameters', detail, { cause: err });
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     // co-body's parse errors are SyntaxErrors (a `__proto__` key among them); raw-body's are typed.
