@@ -1,11 +1,15 @@
 import { randomInt } from 'node:crypto';
+import { createServer } from 'node:http';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
+import { createLogger } from '@messenger/shared';
 import { readSpec } from '../src/http/contract.ts';
+import { explainRefusals } from '../src/http/server-refusals.ts';
 import { ContractValidator } from './support/contract-validator.ts';
 import { expectError } from './support/expect-error.ts';
 import { HostileRequests, Random, type HostileRequest, type World } from './support/hostile-requests.ts';
-import { NoResponse, sendRaw, type RawResponse } from './support/raw-http.ts';
+import { NoResponse, parseResponse, sendRaw, type RawResponse } from './support/raw-http.ts';
 import { TestContext, type TestUser } from './support/test-context.ts';
 
 /** Requests per run: HOSTILE_REQUESTS overrides (an operator's long run: 10000 or more). */
@@ -376,5 +380,54 @@ describe('hostile input, case by case (what the fuzzer found)', () => {
       'POST /v1/auth/logout HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
     );
     expectError(continued, 401, 'auth-failed');
+  });
+
+  it('answers adding a member to a chat being deleted with 404, never a foreign key 500', async () => {
+    // Found by a 10,000-request run (seed 1704856990): addChatUser racing deleteChat.
+    const bob = await t.registerUser('bob');
+    const statuses = new Set<number>();
+    for (let round = 0; round < 10; round++) {
+      const chat = await t.createChat(alice);
+      const add = () =>
+        t.raw('POST', `/v1/chats/${chat}/users`, {
+          headers: { ...json, ...auth() },
+          body: JSON.stringify({ user_name: bob.userName }),
+        });
+      const answers = await Promise.all([
+        t.raw('DELETE', `/v1/chats/${chat}`, { headers: auth() }),
+        add(),
+        add(),
+      ]);
+      for (const answer of answers.slice(1)) statuses.add(answer.status);
+      expect(answers[0].status).to.equal(204);
+      expect(await t.membersOf(chat)).to.deep.equal([]);
+    }
+    expect([...statuses].filter((status) => ![201, 404].includes(status))).to.deep.equal([]);
+  });
+
+  it('answers a request that does not arrive in time with 408 and the error body', async () => {
+    // A server of its own with a short request timeout: the app's is 30 s.
+    // It answers once the body has come, as the app does.
+    const server = createServer({ requestTimeout: 300, connectionsCheckingInterval: 50 }, (req, res) =>
+      req.resume().on('end', () => res.end()),
+    );
+    explainRefusals(server, createLogger('silent'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const bytes = await new Promise<Buffer>((resolve) => {
+        const chunks: Buffer[] = [];
+        const socket = connect({ host: '127.0.0.1', port });
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.on('close', () => resolve(Buffer.concat(chunks)));
+        socket.write('POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"user');
+      });
+      const response = parseResponse(bytes)!;
+      const answer = { status: response.status, json: JSON.parse(response.body.toString()) as unknown };
+      expectError(answer, 408, 'bad-parameters', /did not arrive in time/);
+      expect(response.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    } finally {
+      server.close();
+    }
   });
 });
