@@ -97,6 +97,12 @@ export interface Config {
     readonly corsOrigins: readonly string[];
     /** BODY_LIMIT_BYTES: the largest JSON body accepted. */
     readonly bodyLimitBytes: number;
+    /**
+     * JSON_MAX_DEPTH: the deepest nesting of arrays and objects a JSON body may have (default 32; the
+     * contract's deepest body, a batch of messages with attachments, needs 5). Checked as soon as the
+     * body is parsed, before anything walks it recursively.
+     */
+    readonly jsonMaxDepth: number;
     /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get on SIGTERM before connections are cut. */
     readonly shutdownTimeoutMs: number;
   };
@@ -328,6 +334,7 @@ export function loadConfig(env: Env = process.env): Config {
     http: {
       corsOrigins: origins('CORS_ORIGINS'),
       bodyLimitBytes: int('BODY_LIMIT_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),
+      jsonMaxDepth: int('JSON_MAX_DEPTH', 32, 8, 1000),
       shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     },
     throttling: {

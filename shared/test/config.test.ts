@@ -66,7 +66,7 @@ describe('config', () => {
           pendingTtlSeconds: 3600,
         },
         auth: { disabled: false, sessionTtlSeconds: 3600, sessionTouchSeconds: 60 },
-        http: { corsOrigins: [], bodyLimitBytes: 65536, shutdownTimeoutMs: 10_000 },
+        http: { corsOrigins: [], bodyLimitBytes: 65536, jsonMaxDepth: 32, shutdownTimeoutMs: 10_000 },
         throttling: {
           enabled: true,
           api: { max: 100, windowMs: 1000 },
@@ -199,6 +199,7 @@ describe('config', () => {
         SESSION_TOUCH_SECONDS: '0',
         CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
         BODY_LIMIT_BYTES: '2048',
+        JSON_MAX_DEPTH: '16',
         SHUTDOWN_TIMEOUT_MS: '500',
         MIGRATE_ON_START: 'false',
         THROTTLING: 'off',
@@ -259,6 +260,7 @@ describe('config', () => {
         http: {
           corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
           bodyLimitBytes: 2048,
+          jsonMaxDepth: 16,
           shutdownTimeoutMs: 500,
         },
         throttling: {
@@ -343,6 +345,8 @@ describe('config', () => {
       ['DATABASE_POOL_SIZE', '1001'],
       ['SESSION_TTL_SECONDS', '0'],
       ['BODY_LIMIT_BYTES', '1023'],
+      ['JSON_MAX_DEPTH', '7'],
+      ['JSON_MAX_DEPTH', '1001'],
       ['SHUTDOWN_TIMEOUT_MS', '600001'],
       ['SEARCH_PREFETCH', '0'],
       ['SEARCH_PREFETCH', '1001'],
