@@ -1161,8 +1161,9 @@ export interface components {
         };
         /**
          * @description `bad-parameters`: a missing or malformed body (or one that is not `application/json`), a
-         *     missing field, a wrong type or a value out of range; a query parameter the operation does not
-         *     take, or one given more than once; a body nested deeper than `JSON_MAX_DEPTH` (default 32); a
+         *     missing field, a wrong type or a value out of range; a query parameter the operation takes
+         *     given more than once (parameters it does not take are ignored); a body nested deeper than
+         *     `JSON_MAX_DEPTH` (default 32); a
          *     `Content-Encoding` other than `identity`, `gzip`, `deflate` or `br`, or a body that is not
          *     compressed as its `Content-Encoding` says; or a request the HTTP server cannot parse at all.
          */

@@ -242,6 +242,18 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
     .filter((id): id is string => !!id && !api.handlers[id]);
   if (missing.length > 0) throw new Error(`operations without a handler: ${missing.join(', ')}`);
 
+  /** Each operation's own query parameters: the only ones it validates and sees. */
+  const queryNames = new Map(
+    operations.map((o) => [
+      o.operationId,
+      new Set(
+        ((o.parameters ?? []) as Array<{ in: string; name: string }>)
+          .filter((p) => p.in === 'query')
+          .map((p) => p.name),
+      ),
+    ]),
+  );
+
   return async (koa) => {
     const request = {
       method: koa.method,
@@ -249,9 +261,22 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
       query: koa.query as Record<string, string | string[]>,
       headers: koa.headers as Record<string, string | string[]>,
     };
-    // The body is read only for a request that reaches an operation: an unknown route or method is
-    // 404/405 whatever its body (json-body.ts).
-    if (api.router.matchOperation(request)) await koa.state.readBody?.();
+    const operation = api.router.matchOperation(request);
+    if (operation) {
+      // Clients, proxies and analytics add parameters of their own (utm_*, cache busters, the
+      // original clients' ?chat_id=): an operation ignores what it does not take, and validates
+      // what it does, strictly.
+      request.query = onlyNamed(request.query, queryNames.get(operation.operationId));
+      // The body is read only for a request that reaches an operation: an unknown route or method
+      // is 404/405 whatever its body (json-body.ts).
+      await koa.state.readBody?.();
+    }
     await api.handleRequest({ ...request, body: (koa.request as { body?: unknown }).body }, koa);
   };
+}
+
+function onlyNamed<T>(query: Record<string, T>, names: ReadonlySet<string> | undefined): Record<string, T> {
+  const kept: Record<string, T> = {};
+  for (const [name, value] of Object.entries(query)) if (names?.has(name)) kept[name] = value;
+  return kept;
 }
