@@ -186,9 +186,11 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
     });
   }
 
-  api.registerSecurityHandler('sessionId', (_c: OpenApiContext, koa: KoaContext) =>
-    options.authenticate(koa),
-  );
+  // Both schemes read the same Authorization header (session_id or Bearer): resolved once a request.
+  const authenticateOnce = (_c: OpenApiContext, koa: KoaContext): Promise<Caller> =>
+    ((koa.state as { caller?: Promise<Caller> }).caller ??= options.authenticate(koa));
+  api.registerSecurityHandler('sessionId', authenticateOnce);
+  api.registerSecurityHandler('bearerAuth', authenticateOnce);
   const throttle = options.throttle;
   api.register({
     ...(throttle && {
@@ -204,7 +206,11 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
     unauthorizedHandler: (c: OpenApiContext) => {
       const result = c.security?.sessionId as { error?: unknown } | undefined;
       throw (
-        result?.error ?? new AppError('auth-failed', 'this operation needs Authorization: session_id <token>')
+        result?.error ??
+        new AppError(
+          'auth-failed',
+          'this operation needs Authorization: session_id <token> (or Bearer <token>)',
+        )
       );
     },
     validationFail: (c: OpenApiContext) => {
