@@ -119,7 +119,8 @@ export interface paths {
         };
         /**
          * A Swagger UI asset
-         * @description The scripts and styles the Swagger UI page loads.
+         * @description The scripts, styles and icon the Swagger UI page loads: compressed (brotli or gzip, as the
+         *     client's `Accept-Encoding` allows) and cacheable for a day, with an `ETag` for revalidation.
          */
         get: operations["getDocsAsset"];
         put?: never;
@@ -1659,7 +1660,10 @@ export interface operations {
     getDocsAsset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a copy the client holds; 304 when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @example swagger-ui.css */
                 asset: string;
@@ -1672,12 +1676,28 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `public, max-age=86400` */
+                    "Cache-Control"?: string;
+                    /** @description Names this version of the asset (the swagger-ui-dist release and file). */
+                    ETag?: string;
+                    /** @description `br` or `gzip` when the client accepts it; absent for identity. */
+                    "Content-Encoding"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/css": string;
                     "application/javascript": string;
+                    "image/png": string;
                 };
+            };
+            /** @description The client's copy (`If-None-Match`) is current; no body. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadParameters"];
             404: components["responses"]["NotFound"];
