@@ -2,7 +2,7 @@
  * CORS and Swagger UI in a real browser (headless Chromium): what a fetch with an Origin header
  * cannot show, the browser's own preflights and its refusal of an origin that is not allowed.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
@@ -13,17 +13,46 @@ import { TestContext, uniqueName } from './support/test-context.ts';
 /** A page of a browser app served from an origin of its own: it only has to be there. */
 const APP_PAGE = '<!doctype html><html lang="en"><head><title>app</title></head><body>app</body></html>';
 
-/** Serves APP_PAGE at every path, on a port of its own: another origin than the API's. */
-async function startAppOrigin(): Promise<{ origin: string; close: () => Promise<void> }> {
-  const server: Server = createServer((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(APP_PAGE);
-  });
+interface Listening {
+  origin: string;
+  close: () => Promise<void>;
+}
+
+/** Listens on a port of its own on 127.0.0.1: another origin than the API's. */
+async function listen(server: Server): Promise<Listening> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     origin: `http://127.0.0.1:${port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Serves APP_PAGE at every path. */
+function startAppOrigin(): Promise<Listening> {
+  return listen(
+    createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(APP_PAGE);
+    }),
+  );
+}
+
+/** A reverse proxy passing every path and header to `target`, as deploy/nginx.conf does. */
+function startProxy(target: string): Promise<Listening> {
+  return listen(
+    createServer((req, res) => {
+      const upstream = request(
+        new URL(req.url ?? '/', target),
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.writeHead(502).end());
+      req.pipe(upstream);
+    }),
+  );
 }
 
 interface PageCall {
@@ -107,8 +136,8 @@ describeBrowser('In a browser (Chromium)', chromium, () => {
 
   describe('a page on another origin, listed in CORS_ORIGINS', () => {
     let t: TestContext | undefined;
-    let allowed: Awaited<ReturnType<typeof startAppOrigin>> | undefined;
-    let other: Awaited<ReturnType<typeof startAppOrigin>> | undefined;
+    let allowed: Listening | undefined;
+    let other: Listening | undefined;
     before(async () => {
       allowed = await startAppOrigin();
       other = await startAppOrigin();
@@ -221,17 +250,24 @@ describeBrowser('In a browser (Chromium)', chromium, () => {
   // No CORS_ORIGINS: the docs page calls the server that served it, so it needs none at any address.
   describe('Swagger UI at /docs', () => {
     let t: TestContext | undefined;
+    let proxy: Listening | undefined;
     before(async () => {
       t = await TestContext.start();
+      proxy = await startProxy(t.baseUrl);
     });
     after(async () => {
+      await proxy?.close();
       await t?.stop();
     });
 
-    for (const host of ['127.0.0.1', 'localhost']) {
-      it(`runs "Try it out" for GET /ping when opened at ${host}`, async () => {
-        const port = new URL(t!.baseUrl).port;
-        const page = await open(`http://${host}:${port}/docs`);
+    const openedAt: Array<[string, () => string]> = [
+      ['127.0.0.1', () => `http://127.0.0.1:${new URL(t!.baseUrl).port}`],
+      ['localhost', () => `http://localhost:${new URL(t!.baseUrl).port}`],
+      ['a reverse proxy on another port', () => proxy!.origin],
+    ];
+    for (const [where, origin] of openedAt) {
+      it(`runs "Try it out" for GET /ping when opened at ${where}`, async () => {
+        const page = await open(`${origin()}/docs`);
 
         // The contract's relative server, resolved by the page against its own address.
         const servers = page.locator('.servers select');
@@ -252,7 +288,7 @@ describeBrowser('In a browser (Chromium)', chromium, () => {
           '"status": "ok"',
         );
         const requestUrl = await operation.locator('.request-url pre').textContent();
-        expect(requestUrl?.trim()).to.equal(`http://${host}:${port}/ping`);
+        expect(requestUrl?.trim()).to.equal(`${origin()}/ping`);
       });
     }
   });
