@@ -14,14 +14,18 @@ import {
   createChat,
   describeFaults,
   describeOutcomes,
+  documented503,
+  firstWrite,
+  mixedLoad,
   historyTexts,
+  pageTexts,
   post,
   readPage,
   signUp,
   writeLedger,
   type Member,
 } from '../support/faults.ts';
-import { isErrorBody, latency, runLoad, sleep, summarize, type Outcome } from '../support/load.ts';
+import { latency, sleep, summarize, type Outcome } from '../support/load.ts';
 
 /** How long the database is away (the operator's check uses 10 s: FAULT_OUTAGE_MS=10000). */
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5_000);
@@ -55,40 +59,8 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
     await Promise.all([pg?.destroy(), redis?.destroy()]);
   });
 
-  /**
-   * Four posting clients (post, then read the chat) and one reading a page that stays cached: enough
-   * that some queries are always in flight when the database goes, which is what crashed the API.
-   */
-  function startLoad(timeoutMs: number) {
-    return runLoad({
-      clients: 5,
-      maxMs: 60_000,
-      pauseMs: 10,
-      while: () => api.alive(),
-      step: async (client) =>
-        client === 4
-          ? [await readPage(api.url, alice, quietChat, 'cached-read', timeoutMs)]
-          : [
-              await post(api.url, alice, busyChat, 'post', { timeoutMs }),
-              await readPage(api.url, alice, busyChat, 'read', timeoutMs),
-            ],
-    });
-  }
-
-  /** Posts every 25 ms until one is acknowledged: how long after `since` the first write got through. */
-  async function firstWrite(since: number, probes: Outcome[]): Promise<number | undefined> {
-    for (let i = 0; i < 400 && api.alive(); i++) {
-      const o = await post(api.url, alice, busyChat, 'probe', { timeoutMs: 5_000 });
-      probes.push(o);
-      if (o.status === 201) return o.ended - since;
-      await sleep(25);
-    }
-    return undefined;
-  }
-
   const unexpected = (outcomes: Outcome[], allowed: (o: Outcome) => boolean) =>
     outcomes.filter((o) => !allowed(o));
-  const documented503 = (o: Outcome) => o.status === 503 && isErrorBody(o.body, 'service-unavailable');
 
   describe(`stopped for ${OUTAGE_MS / 1000} s, then started again`, () => {
     let outcomes: Outcome[];
@@ -98,7 +70,7 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
     let stored: string[] | undefined;
 
     before(async () => {
-      const load = startLoad(10_000);
+      const load = mixedLoad(api, alice, busyChat, quietChat, 10_000);
       await sleep(1_000);
       await pg.stop('fast');
       const down = Date.now();
@@ -107,7 +79,7 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
       await pg.restart();
       const up = Date.now();
       const probes: Outcome[] = [];
-      firstWriteMs = await firstWrite(up, probes);
+      firstWriteMs = await firstWrite(api, alice, busyChat, up, probes);
       await sleep(1_000);
       outcomes = [...(await load.stop()), ...probes];
       away = outcomes.filter((o) => o.started >= down && o.ended <= back);
@@ -152,6 +124,11 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
       expect(firstWriteMs).to.be.at.most(1_000);
     });
 
+    it('serves no stale page afterwards: the cached newest page is the newest in the database', async () => {
+      expect(stored, 'the API died: history cannot be read').to.not.equal(undefined);
+      expect(await pageTexts(api.url, alice, busyChat)).to.deep.equal(stored!.slice(-50).reverse());
+    });
+
     it('loses no acknowledged write and stores none that got an error', () => {
       expect(stored, 'the API died: history cannot be read').to.not.equal(undefined);
       const ledger = writeLedger(
@@ -177,7 +154,7 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
     before(async () => {
       // Independent of the stop above: if that killed the API (a failure reported there), start another.
       if (!api.alive()) api = await startApi(apiEnv);
-      const load = startLoad(10_000);
+      const load = mixedLoad(api, alice, busyChat, quietChat, 10_000);
       await sleep(1_000);
       pg.freeze();
       const froze = Date.now();
@@ -188,7 +165,7 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
       }
       const thawed = Date.now();
       const probes: Outcome[] = [];
-      firstWriteMs = await firstWrite(thawed, probes);
+      firstWriteMs = await firstWrite(api, alice, busyChat, thawed, probes);
       await sleep(1_000);
       outcomes = [...(await load.stop()), ...probes];
       // Requests that started while the database was frozen, early enough that the bound ends before the thaw.
@@ -230,6 +207,11 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
 
     it('takes writes again after the thaw', () => {
       expect(firstWriteMs, 'no write got through after the thaw').to.be.a('number');
+    });
+
+    it('serves no stale page afterwards: the cached newest page is the newest in the database', async () => {
+      expect(stored, 'the API died: history cannot be read').to.not.equal(undefined);
+      expect(await pageTexts(api.url, alice, busyChat)).to.deep.equal(stored!.slice(-50).reverse());
     });
 
     it('loses no acknowledged write and stores none that got an error', () => {

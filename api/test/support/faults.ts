@@ -3,7 +3,8 @@
  * history of a chat, and the write ledger (acknowledged writes kept, failed writes not stored).
  */
 import { expect } from 'chai';
-import { call, uniqueText, type Outcome } from './load.ts';
+import type { ApiProcess } from './api-process.ts';
+import { call, isErrorBody, runLoad, sleep, uniqueText, type Outcome, type RunningLoad } from './load.ts';
 import { uniqueName } from './test-context.ts';
 
 /**
@@ -83,7 +84,10 @@ export function post(
   });
 }
 
-/** One history page, the first 50 (the page the cache keeps for these tests). */
+/**
+ * The newest 50 messages: the page the load reads, so it is the one in the cache, and a post the
+ * cache missed shows as a stale page.
+ */
 export function readPage(
   url: string,
   member: Member,
@@ -91,7 +95,16 @@ export function readPage(
   op = 'read',
   timeoutMs?: number,
 ): Promise<Outcome> {
-  return call(url, op, 'GET', `/v1/chats/${chatId}/messages?limit=50`, { token: member.token, timeoutMs });
+  return call(url, op, 'GET', `/v1/chats/${chatId}/messages?limit=50&order=desc`, {
+    token: member.token,
+    timeoutMs,
+  });
+}
+
+/** The texts `readPage` answers now (it must be 200): the newest first. */
+export async function pageTexts(url: string, member: Member, chatId: string): Promise<string[]> {
+  const o = await ok(readPage(url, member, chatId, 'page'), 200);
+  return (o.body as { messages: Array<{ text: string }> }).messages.map((m) => m.text);
 }
 
 /** Every text in the chat, oldest first, read page by page. */
@@ -128,7 +141,7 @@ export function writeLedger(
     phantom: failed
       .filter((o) => counts.has(o.text!))
       .map((o) => `${o.text} (answered ${o.status || o.error})`),
-    duplicated: [...counts].filter(([, n]) => n > 1).map(([text]) => text),
+    duplicated: posts.filter((o) => (counts.get(o.text!) ?? 0) > 1).map((o) => o.text!),
   };
 }
 
@@ -141,4 +154,52 @@ export function describeOutcomes(outcomes: readonly Outcome[]): string {
         `${o.op} ${o.status || o.error} after ${o.ended - o.started} ms: ${JSON.stringify(o.body)?.slice(0, 200)}`,
     )
     .join('\n');
+}
+
+/** The documented answer while a dependency is away. */
+export const documented503 = (o: Outcome): boolean =>
+  o.status === 503 && isErrorBody(o.body, 'service-unavailable');
+
+/**
+ * Four posting clients (post, then read the newest page) and one reading a page of a chat nobody
+ * posts to, which therefore stays cached: enough that queries are always in flight when a dependency
+ * goes, which is what crashed the API. Stops by itself if the API dies.
+ */
+export function mixedLoad(
+  api: ApiProcess,
+  member: Member,
+  busyChat: string,
+  quietChat: string,
+  timeoutMs: number,
+): RunningLoad {
+  return runLoad({
+    clients: 5,
+    maxMs: 60_000,
+    pauseMs: 10,
+    while: () => api.alive(),
+    step: async (client) =>
+      client === 4
+        ? [await readPage(api.url, member, quietChat, 'cached-read', timeoutMs)]
+        : [
+            await post(api.url, member, busyChat, 'post', { timeoutMs }),
+            await readPage(api.url, member, busyChat, 'read', timeoutMs),
+          ],
+  });
+}
+
+/** Posts every 25 ms (at most 400 times) until one is acknowledged: ms from `since` to that answer. */
+export async function firstWrite(
+  api: ApiProcess,
+  member: Member,
+  chatId: string,
+  since: number,
+  probes: Outcome[],
+): Promise<number | undefined> {
+  for (let i = 0; i < 400 && api.alive(); i++) {
+    const o = await post(api.url, member, chatId, 'probe', { timeoutMs: 5_000 });
+    probes.push(o);
+    if (o.status === 201) return o.ended - since;
+    await sleep(25);
+  }
+  return undefined;
 }
