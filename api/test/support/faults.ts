@@ -72,7 +72,7 @@ export function post(
   member: Member,
   chatId: string,
   op = 'post',
-  options: { timeoutMs?: number; headers?: Record<string, string>; text?: string } = {},
+  options: { timeoutMs?: number; headers?: Record<string, string>; text?: string; signal?: AbortSignal } = {},
 ): Promise<Outcome> {
   const text = options.text ?? uniqueText(op);
   return call(url, op, 'POST', `/v1/chats/${chatId}/messages`, {
@@ -81,6 +81,7 @@ export function post(
     text,
     timeoutMs: options.timeoutMs,
     headers: options.headers,
+    signal: options.signal,
   });
 }
 

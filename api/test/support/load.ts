@@ -29,6 +29,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** Client-side timeout: past it the outcome is status 0, error `timeout`. */
   timeoutMs?: number;
+  /** Aborts the request, as a client that goes away does (the outcome's error is `aborted`). */
+  signal?: AbortSignal;
   text?: string;
 }
 
@@ -51,7 +53,10 @@ export async function call(
         ...options.headers,
       },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      signal: AbortSignal.any([
+        AbortSignal.timeout(options.timeoutMs ?? 10_000),
+        ...(options.signal ? [options.signal] : []),
+      ]),
     });
     const raw = await response.text();
     let body: unknown = raw;
@@ -63,7 +68,12 @@ export async function call(
     return { ...base, ended: Date.now(), status: response.status, body, headers: response.headers };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    const error = e.name === 'TimeoutError' ? 'timeout' : (e.cause?.code ?? e.message);
+    const error =
+      e.name === 'TimeoutError'
+        ? 'timeout'
+        : e.name === 'AbortError'
+          ? 'aborted'
+          : (e.cause?.code ?? e.message);
     return { ...base, ended: Date.now(), status: 0, body: undefined, headers: undefined, error };
   }
 }
