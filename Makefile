@@ -19,17 +19,19 @@ install: ## Install dependencies (npm ci) when node_modules is missing or older 
 		echo "node_modules is up to date"; \
 	fi
 
-# Embedded default backends (PGlite on disk, in-memory store and queue) for the dev server. `?=` keeps
-# whatever the caller set; the app applies the same defaults itself.
-run-dev start: export DATABASE_URL ?= pglite://./.data/db
-run-dev start: export REDIS_URL ?= memory://
-run-dev start: export AMQP_URL ?= memory://
+# Without DATABASE_URL / REDIS_URL / AMQP_URL (or the harness's POSTGRES_*), the app runs on the embedded
+# default: PGlite in ./.data/db, an in-memory store and an in-process queue.
+# A .env file at the top of the repository (see deploy/.env.*.example) is read by run-dev and start;
+# variables already set in the environment win over it (Node's --env-file).
+ENV_FILE_FLAG := $(if $(wildcard .env),--env-file=.env)
 
-run-dev: install ## Run the API with reload on change (embedded default unless *_URL are set)
-	npm run dev
+run-dev: install ## Run the API with reload on change (embedded default unless *_URL are set; reads .env)
+	npx tsx $(ENV_FILE_FLAG) shared/src/check-config.ts
+	npx tsx watch $(ENV_FILE_FLAG) --clear-screen=false api/src/main.ts
 
-start: install ## Run the API in the foreground, no reload
-	npm start
+start: install ## Run the API (and a consumer with an amqp:// AMQP_URL) in the foreground, supervised; reads .env
+	@node scripts/build.mjs --if-stale
+	exec node $(ENV_FILE_FLAG) scripts/start.mjs
 
 # Needs a Docker engine with the compose plugin (none runs on the CI machines).
 run-prod: ## Build and start the production stack (docker compose) in the background

@@ -8,7 +8,7 @@ import {
   connectQueue,
   connectStore,
   createLogger,
-  migrate,
+  migrateAtStart,
   type Config,
   type Database,
   type Logger,
@@ -65,6 +65,8 @@ type Closer = { close(): Promise<void> };
 export class App {
   private server: Server | undefined;
   private stopping = false;
+  /** The request handlers running now: stop() waits for them before it closes the backends. */
+  private readonly handling = new Set<Promise<void>>();
   /** Closed in reverse order of opening when the app stops. */
   private readonly owned: Closer[] = [];
 
@@ -83,7 +85,7 @@ export class App {
       const database = deps.database ?? (await connectDatabase(config));
       if (!deps.database) owned.push(database);
       if (config.migrateOnStart) {
-        const applied = await migrate(database);
+        const applied = await migrateAtStart(config, database);
         if (applied.length > 0) logger.info({ applied }, 'migrations applied');
       }
       const store = deps.store ?? (await connectStore(config));
@@ -97,7 +99,9 @@ export class App {
         owned.push({ close: () => worker.stop() });
       }
 
-      const koa = await buildKoa(config, database, store, queue.get, logger);
+      const { koa, closers } = await buildKoa(config, database, store, queue.get, logger);
+      // Closed first: what the handlers leave behind still needs the store.
+      owned.push(...closers);
       const app = new App(config, koa, database, store, logger);
       app.owned.push(...owned.reverse());
       return app;
@@ -113,7 +117,10 @@ export class App {
     const server = createServer((req, res) => {
       // While stopping, each response closes its connection, so keep-alive clients let go at once.
       if (this.stopping) res.setHeader('Connection', 'close');
-      void callback(req, res);
+      // Koa's handler settles when the middleware is done, whether or not the client is still there.
+      const handling = Promise.resolve(callback(req, res)).catch(() => {});
+      this.handling.add(handling);
+      void handling.finally(() => this.handling.delete(handling));
     });
     // Slow clients must not hold sockets forever.
     server.headersTimeout = 15_000;
@@ -134,7 +141,12 @@ export class App {
     return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   }
 
-  /** Stops taking requests, lets in-flight ones finish (cut after the shutdown timeout), then closes backends. */
+  /**
+   * Stops taking requests and lets every running handler finish (SHUTDOWN_TIMEOUT_MS at most), and
+   * only then closes the backends: a handler that has committed a message still bumps the history
+   * cache's version. `server.close()` alone is not enough: it waits for sockets, not handlers, and a
+   * client that hangs up leaves its handler running.
+   */
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
@@ -144,12 +156,24 @@ export class App {
       // Keep-alive connections go as soon as their in-flight request is answered.
       server.closeIdleConnections();
       const reaper = setInterval(() => server.closeIdleConnections(), 50);
-      const force = setTimeout(() => server.closeAllConnections(), this.config.http.shutdownTimeoutMs);
-      await closed;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.config.http.shutdownTimeoutMs);
+      });
+      await Promise.race([Promise.all([closed, this.idle()]), deadline]);
+      clearTimeout(timer);
       clearInterval(reaper);
-      clearTimeout(force);
+      server.closeAllConnections();
+      if (this.handling.size > 0) {
+        this.logger.warn({ running: this.handling.size }, 'shutdown timeout: closing under running handlers');
+      }
     }
     for (const resource of this.owned.splice(0)) await resource.close().catch(() => {});
+  }
+
+  /** Resolves when no handler is running (new ones may start while it waits; it waits for them too). */
+  private async idle(): Promise<void> {
+    while (this.handling.size > 0) await Promise.all([...this.handling]);
   }
 }
 
@@ -181,7 +205,7 @@ async function buildKoa(
   store: Store,
   queue: () => Promise<Queue>,
   logger: Logger,
-): Promise<Koa> {
+): Promise<{ koa: Koa; closers: Closer[] }> {
   const users = new UsersRepository(database.db);
   const actingUser = new ActingUser(users);
   const auth = new AuthService(
@@ -254,5 +278,5 @@ async function buildKoa(
   });
   koa.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.http.bodyLimitBytes, encoding: 'utf-8' }));
   koa.use(router);
-  return koa;
+  return { koa, closers: [{ close: () => historyCache.flush() }] };
 }

@@ -1,10 +1,10 @@
 /** The API process: `make start` / `make run-dev`. */
-import { createLogger, loadConfigOrExit, redactUrl, stopOnSignals } from '@messenger/shared';
+import { createProcessLogger, loadConfigOrExit, redactUrl, stopOnSignals } from '@messenger/shared';
 import { App } from './app.ts';
 
 const config = loadConfigOrExit();
 
-const logger = createLogger(config.logLevel);
+const logger = await createProcessLogger(config);
 let app: App;
 let url: string;
 try {

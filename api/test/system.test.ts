@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { connectDatabase } from '@messenger/shared';
+import { connectDatabase, loadConfig } from '@messenger/shared';
 import { TestContext } from './support/test-context.ts';
 
 describe('system endpoints', () => {
@@ -132,9 +132,9 @@ describe('system endpoints', () => {
     let down: TestContext;
     before(async function () {
       // A database nobody listens on: the app starts (no migration) and reports it down.
-      const database = await connectDatabase({
-        database: { backend: 'postgres', url: 'postgres://postgres@127.0.0.1:1/none', poolSize: 1 },
-      });
+      const database = await connectDatabase(
+        loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', DATABASE_POOL_SIZE: '1' }),
+      );
       down = await TestContext.start({ MIGRATE_ON_START: 'false' }, { database });
     });
     after(async () => {

@@ -1,18 +1,19 @@
 /** The search worker process: `npm start -w consumer`, or beside the API in `make start`. */
 import {
   connectDatabase,
+  withTimeouts,
   connectQueue,
   connectStore,
-  createLogger,
+  createProcessLogger,
   loadConfigOrExit,
-  migrate,
+  migrateAtStart,
   redactUrl,
   stopOnSignals,
 } from '@messenger/shared';
 import { startWorker } from './worker.ts';
 
 const config = loadConfigOrExit();
-const logger = createLogger(config.logLevel).child({ process: 'consumer' });
+const logger = (await createProcessLogger(config)).child({ process: 'consumer' });
 if (config.queue.backend !== 'amqp') {
   logger.fatal('the consumer needs AMQP_URL=amqp://…; with memory:// the API runs the worker itself');
   process.exit(2);
@@ -24,9 +25,13 @@ const closeAll = async () => {
 };
 let worker;
 try {
-  const database = await connectDatabase(config);
+  // The worker bounds each search statement itself (SEARCH_TIMEOUT_MS); the client-side timeout
+  // only has to catch a server that stopped answering.
+  const database = await connectDatabase(
+    withTimeouts(config, { statementTimeoutMs: 0, queryTimeoutMs: config.search.timeoutMs + 1_000 }),
+  );
   closers.push(() => database.close());
-  if (config.migrateOnStart) await migrate(database);
+  if (config.migrateOnStart) await migrateAtStart(config, database);
   const store = await connectStore(config);
   closers.push(() => store.close());
   const queue = await connectQueue(config, logger);

@@ -1,5 +1,6 @@
 import {
   SearchTaskStore,
+  isDependencyUnavailable,
   type Config,
   type Database,
   type Logger,
@@ -26,7 +27,16 @@ export interface WorkerDeps {
   config: Pick<Config, 'queue' | 'search'>;
   logger: Logger;
   engine?: SearchEngine;
+  /**
+   * How long one attempt waits, in all, for a database or store that does not answer (retrying with
+   * backoff) before it counts as failed (default 30 s). An outage shorter than that costs the job
+   * nothing; a longer one uses up attempts, and the task ends FAILED, never stuck.
+   */
+  dependencyWaitMs?: number;
 }
+
+const FIRST_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 2_000;
 
 export interface Worker {
   /** Stops taking jobs and waits for the ones in flight. */
@@ -45,7 +55,30 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   const engine = deps.engine ?? new SearchRepository(deps.database.db);
   const { maxResults, timeoutMs } = deps.config.search;
 
+  const dependencyWaitMs = deps.dependencyWaitMs ?? 30_000;
+  let stopping = false;
+
+  /** Runs the job, again after a pause whenever a dependency did not answer, within the wait. */
   const handle = async (job: QueueJob<SearchJob>): Promise<void> => {
+    const giveUpAt = Date.now() + dependencyWaitMs;
+    for (let backoff = FIRST_BACKOFF_MS; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
+      try {
+        return await handleOnce(job);
+      } catch (err) {
+        if (!isDependencyUnavailable(err) || stopping || Date.now() + backoff > giveUpAt) {
+          if (job.lastAttempt) await failTask(job.body.taskId);
+          throw err;
+        }
+        log.warn(
+          { taskId: job.body.taskId, dependency: err.dependency, retryInMs: backoff },
+          'waiting for a dependency',
+        );
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+      }
+    }
+  };
+
+  const handleOnce = async (job: QueueJob<SearchJob>): Promise<void> => {
     const { taskId, userId, phrase } = job.body;
     const task = await tasks.get(taskId);
     if (!task || task.status === 'SUCCESS' || task.status === 'FAILED') {
@@ -65,9 +98,17 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       log.info({ taskId, results: results.length, partial, ms: Date.now() - started }, 'search done');
     } catch (err) {
       log.warn({ err, taskId, attempt: job.attempt, lastAttempt: job.lastAttempt }, 'search failed');
-      if (job.lastAttempt) await tasks.fail(task, 'the search could not be run', new Date());
       throw err;
     }
+  };
+
+  /** The job's last attempt failed: its task ends FAILED, so no client polls it forever. */
+  const failTask = async (taskId: string): Promise<void> => {
+    const task = await tasks.get(taskId).catch(() => undefined);
+    if (!task || task.status === 'SUCCESS' || task.status === 'FAILED') return;
+    await tasks
+      .fail(task, 'the search could not be run', new Date())
+      .catch((err: unknown) => log.error({ err, taskId }, 'could not mark the task failed'));
   };
 
   const subscription = await deps.queue.consume<SearchJob>(handle, {
@@ -77,6 +118,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   log.info({ backend: deps.queue.backend }, 'search worker started');
   return {
     async stop() {
+      stopping = true;
       await subscription.cancel();
       log.info('search worker stopped');
     },

@@ -2,6 +2,7 @@
  * Configuration: parsed from the environment once at start-up, validated, frozen and passed in.
  * Nothing else in the code base reads `process.env`.
  */
+import proxyaddr from 'proxy-addr';
 
 export type DatabaseBackend = 'postgres' | 'pglite';
 export type StoreBackend = 'redis' | 'memory';
@@ -16,9 +17,32 @@ export interface Config {
   readonly host: string;
   readonly logLevel: LogLevel;
   /** DATABASE_URL: postgres://… or pglite://<dir> / pglite://memory. Default pglite://./.data/db. */
-  readonly database: { readonly backend: DatabaseBackend; readonly url: string; readonly poolSize: number };
+  readonly database: {
+    readonly backend: DatabaseBackend;
+    readonly url: string;
+    /** DATABASE_POOL_SIZE: connections per process (default 10). */
+    readonly poolSize: number;
+    /** DATABASE_CONNECT_TIMEOUT_MS: the longest wait for a connection, pooled or new (default 2000). */
+    readonly connectTimeoutMs: number;
+    /** DATABASE_STATEMENT_TIMEOUT_MS: PostgreSQL cancels a statement running longer (default 1500; 0 = none). */
+    readonly statementTimeoutMs: number;
+    /** DATABASE_QUERY_TIMEOUT_MS: a query the server does not answer fails after this long, client side (default 2000; 0 = none). */
+    readonly queryTimeoutMs: number;
+    /** DATABASE_BREAKER_MS: after a connect failure or query timeout, new queries fail at once for this long (default 500; 0 = off). */
+    readonly breakerMs: number;
+  };
   /** REDIS_URL: redis://… or memory://. Default memory://. REDIS_KEY_PREFIX namespaces every key. */
-  readonly store: { readonly backend: StoreBackend; readonly url: string; readonly keyPrefix: string };
+  readonly store: {
+    readonly backend: StoreBackend;
+    readonly url: string;
+    readonly keyPrefix: string;
+    /** REDIS_CONNECT_TIMEOUT_MS: the longest a (re)connect may take (default 1000). */
+    readonly connectTimeoutMs: number;
+    /** REDIS_COMMAND_TIMEOUT_MS: a command without an answer fails after this long (default 1000). */
+    readonly commandTimeoutMs: number;
+    /** REDIS_BREAKER_MS: after a command timeout, commands fail at once for this long (default 1000; 0 = off). */
+    readonly breakerMs: number;
+  };
   /**
    * AMQP_URL: amqp://… or memory:// (default; the API then runs the search worker itself).
    * The topology names are configurable so that several deployments (or test runs) share a broker.
@@ -76,7 +100,10 @@ export interface Config {
     readonly authPerIp: RateLimit;
     /** RATE_LIMIT_AUTH_NAME: login and register attempts per user_name, e.g. 10/60s (a password-guessing brake). */
     readonly authPerName: RateLimit;
-    /** TRUSTED_PROXIES: comma-separated proxy IPs whose X-Forwarded-For is believed. */
+    /**
+     * TRUSTED_PROXIES: comma-separated proxies whose X-Forwarded-For is believed: addresses, CIDR
+     * ranges (10.0.0.0/8) and the names loopback, linklocal, uniquelocal.
+     */
     readonly trustedProxies: readonly string[];
   };
   readonly cache: {
@@ -158,6 +185,23 @@ export function loadConfig(env: Env = process.env): Config {
       windowMs: Number(match[2] ?? 1) * unit[match[3] as keyof typeof unit],
     };
   };
+  /** Addresses, CIDR ranges and proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`). */
+  const proxies = (name: string): string[] => {
+    const list = str(name, '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    for (const entry of list) {
+      try {
+        proxyaddr.compile(entry);
+      } catch {
+        problems.push(
+          `${name}: "${entry}" is not an address, a CIDR range, or loopback/linklocal/uniquelocal`,
+        );
+      }
+    }
+    return list;
+  };
   const scheme = <T extends string>(
     name: string,
     fallback: string,
@@ -190,12 +234,16 @@ export function loadConfig(env: Env = process.env): Config {
       'silent',
     ] as const),
     database: {
-      ...scheme<DatabaseBackend>('DATABASE_URL', 'pglite://./.data/db', {
+      ...scheme<DatabaseBackend>('DATABASE_URL', legacyPostgresUrl(env) ?? 'pglite://./.data/db', {
         'postgres://': 'postgres',
         'postgresql://': 'postgres',
         'pglite://': 'pglite',
       }),
       poolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
+      connectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 2_000, 100, 600_000),
+      statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 1_500, 0, 3_600_000),
+      queryTimeoutMs: int('DATABASE_QUERY_TIMEOUT_MS', 2_000, 0, 3_600_000),
+      breakerMs: int('DATABASE_BREAKER_MS', 500, 0, 60_000),
     },
     store: {
       ...scheme<StoreBackend>('REDIS_URL', 'memory://', {
@@ -204,6 +252,9 @@ export function loadConfig(env: Env = process.env): Config {
         'memory://': 'memory',
       }),
       keyPrefix: str('REDIS_KEY_PREFIX', 'messenger:'),
+      connectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 1_000, 100, 600_000),
+      commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 1_000, 50, 600_000),
+      breakerMs: int('REDIS_BREAKER_MS', 1_000, 0, 60_000),
     },
     queue: {
       ...scheme<QueueBackend>('AMQP_URL', 'memory://', {
@@ -244,10 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
       api: rate('RATE_LIMIT_API', '100/1s'),
       authPerIp: rate('RATE_LIMIT_AUTH_IP', '30/60s'),
       authPerName: rate('RATE_LIMIT_AUTH_NAME', '10/60s'),
-      trustedProxies: str('TRUSTED_PROXIES', '')
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
+      trustedProxies: proxies('TRUSTED_PROXIES'),
     },
     cache: {
       historyTtlSeconds: int('HISTORY_CACHE_TTL_SECONDS', 60, 0, 24 * 3600),
@@ -263,6 +311,22 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/**
+ * The original API's harness names its database with POSTGRES_HOSTS (`host[:port]`), POSTGRES_DB,
+ * POSTGRES_USER and POSTGRES_PWD instead of a URL: `postgresql://USER:PWD@HOSTS/DB`. Used only
+ * where DATABASE_URL is unset. Of several comma-separated hosts, the first is used (pg connects to
+ * one host).
+ */
+function legacyPostgresUrl(env: Env): string | undefined {
+  const hosts = env.POSTGRES_HOSTS?.split(',')[0]?.trim();
+  if (!hosts) return undefined;
+  const user = env.POSTGRES_USER ? encodeURIComponent(env.POSTGRES_USER) : '';
+  const password = env.POSTGRES_PWD ? `:${encodeURIComponent(env.POSTGRES_PWD)}` : '';
+  const credentials = user || password ? `${user}${password}@` : '';
+  const database = encodeURIComponent(env.POSTGRES_DB || 'postgres');
+  return `postgresql://${credentials}${hosts}/${database}`;
 }
 
 /** For process entry points: the config, or every problem on stderr and exit code 2. */

@@ -45,3 +45,52 @@ export class AppError extends Error {
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
+
+/** The backends a request can depend on. */
+export type Dependency = 'database' | 'store' | 'queue';
+
+/**
+ * A backend did not answer: refused, reset, timed out, frozen, shutting down, or known to be down.
+ * The request may succeed later, so it is a 503, never a 500. Each backend's adapter (the pg pool,
+ * the Redis store, the queue) turns its driver's transport failures into this error at the
+ * boundary, by what they are (error class, SQLSTATE, errno), so nothing above has to guess.
+ */
+export class DependencyUnavailableError extends Error {
+  /** The cause's own code, kept for callers that tell causes apart (a SQLSTATE such as 57014, an errno). */
+  readonly code: string | undefined;
+
+  constructor(
+    readonly dependency: Dependency,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DependencyUnavailableError';
+    const code = (options?.cause as { code?: unknown } | undefined)?.code;
+    this.code = typeof code === 'string' ? code : undefined;
+  }
+}
+
+export function isDependencyUnavailable(err: unknown): err is DependencyUnavailableError {
+  return err instanceof DependencyUnavailableError;
+}
+
+/** Socket-level failures Node reports by errno: the peer is gone, unreachable or too slow. */
+const NETWORK_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+]);
+
+/** True for an error Node raised because a socket failed (refused, reset, unreachable, timed out). */
+export function isNetworkError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NETWORK_ERRNOS.has(code);
+}

@@ -7,3 +7,4 @@ export * from './queue/index.ts';
 export * from './paths.ts';
 export * from './search/index.ts';
 export * from './shutdown.ts';
+export * from './breaker.ts';

@@ -10,6 +10,8 @@ export const REDACTED_PATHS = [
   'authorization',
   'password',
   '*.password',
+  '*.old_password',
+  '*.new_password',
   'session_id',
   '*.session_id',
   'token',
@@ -29,4 +31,24 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     },
     destination,
   );
+}
+
+/**
+ * Readable lines for a person at a terminal (pino-pretty), for development only: production and
+ * anything piped keep one JSON object per line. Loaded on demand, so production never imports it.
+ */
+export async function prettyDestination(output?: NodeJS.WritableStream): Promise<DestinationStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({
+    colorize: output === undefined,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    ...(output && { destination: output, sync: true }),
+  });
+}
+
+/** The process's logger: pretty in development at a terminal, JSON lines everywhere else. */
+export async function createProcessLogger(config: { logLevel: LogLevel; env: string }): Promise<Logger> {
+  const pretty = config.env === 'development' && process.stdout.isTTY === true;
+  return createLogger(config.logLevel, pretty ? await prettyDestination() : undefined);
 }

@@ -28,8 +28,23 @@ describe('config', () => {
         port: 8080,
         host: '0.0.0.0',
         logLevel: 'info',
-        database: { backend: 'pglite', url: 'pglite://./.data/db', poolSize: 10 },
-        store: { backend: 'memory', url: 'memory://', keyPrefix: 'messenger:' },
+        database: {
+          backend: 'pglite',
+          url: 'pglite://./.data/db',
+          poolSize: 10,
+          connectTimeoutMs: 2_000,
+          statementTimeoutMs: 1_500,
+          queryTimeoutMs: 2_000,
+          breakerMs: 500,
+        },
+        store: {
+          backend: 'memory',
+          url: 'memory://',
+          keyPrefix: 'messenger:',
+          connectTimeoutMs: 1_000,
+          commandTimeoutMs: 1_000,
+          breakerMs: 1_000,
+        },
         queue: {
           backend: 'memory',
           url: 'memory://',
@@ -84,6 +99,43 @@ describe('config', () => {
       );
     });
 
+    it('builds the database URL from POSTGRES_HOSTS, _DB, _USER and _PWD when DATABASE_URL is unset', () => {
+      const config = loadConfig({
+        POSTGRES_HOSTS: 'db.internal:5433',
+        POSTGRES_DB: 'messenger',
+        POSTGRES_USER: 'app',
+        POSTGRES_PWD: 'p@ss:word/1',
+      });
+      expect(config.database.backend).to.equal('postgres');
+      expect(config.database.url).to.equal('postgresql://app:p%40ss%3Aword%2F1@db.internal:5433/messenger');
+      expect(new URL(config.database.url).password).to.equal('p%40ss%3Aword%2F1');
+      expect(loadConfig({ POSTGRES_HOSTS: 'a:5432,b:5432' }).database.url).to.equal(
+        'postgresql://a:5432/postgres',
+      );
+    });
+
+    it('lets DATABASE_URL win over the POSTGRES_* variables', () => {
+      const config = loadConfig({
+        DATABASE_URL: 'pglite://memory',
+        POSTGRES_HOSTS: 'db:5432',
+        POSTGRES_DB: 'x',
+      });
+      expect(config.database.url).to.equal('pglite://memory');
+    });
+
+    it('accepts CIDR ranges and proxy names in TRUSTED_PROXIES, and names every entry it cannot read', () => {
+      const config = loadConfig({ TRUSTED_PROXIES: 'loopback, 10.0.0.0/8, fd00::/8, 192.0.2.1' });
+      expect(config.throttling.trustedProxies).to.deep.equal([
+        'loopback',
+        '10.0.0.0/8',
+        'fd00::/8',
+        '192.0.2.1',
+      ]);
+      const problems = configErrorOf({ TRUSTED_PROXIES: 'nginx, 10.0.0.0/99, 127.0.0.1' }).problems;
+      expect(problems).to.have.length(2);
+      expect(problems.join('\n')).to.contain('"nginx"').and.contain('"10.0.0.0/99"');
+    });
+
     it('treats an empty variable as unset', () => {
       const config = loadConfig({ PORT: '', DATABASE_URL: '', AUTH_DISABLED: '', LOG_LEVEL: '' });
       expect(config.port).to.equal(8080);
@@ -107,8 +159,15 @@ describe('config', () => {
         LOG_LEVEL: 'debug',
         DATABASE_URL: 'postgres://app:pw@db:5432/messenger',
         DATABASE_POOL_SIZE: '25',
+        DATABASE_CONNECT_TIMEOUT_MS: '3000',
+        DATABASE_STATEMENT_TIMEOUT_MS: '0',
+        DATABASE_QUERY_TIMEOUT_MS: '4000',
+        DATABASE_BREAKER_MS: '0',
         REDIS_URL: 'redis://cache:6379/2',
         REDIS_KEY_PREFIX: 'm1:',
+        REDIS_CONNECT_TIMEOUT_MS: '500',
+        REDIS_COMMAND_TIMEOUT_MS: '250',
+        REDIS_BREAKER_MS: '100',
         AMQP_URL: 'amqp://mq',
         SEARCH_EXCHANGE: 'ex',
         SEARCH_ROUTING_KEY: 'rk',
@@ -143,8 +202,23 @@ describe('config', () => {
         port: 0,
         host: '127.0.0.1',
         logLevel: 'debug',
-        database: { backend: 'postgres', url: 'postgres://app:pw@db:5432/messenger', poolSize: 25 },
-        store: { backend: 'redis', url: 'redis://cache:6379/2', keyPrefix: 'm1:' },
+        database: {
+          backend: 'postgres',
+          url: 'postgres://app:pw@db:5432/messenger',
+          poolSize: 25,
+          connectTimeoutMs: 3000,
+          statementTimeoutMs: 0,
+          queryTimeoutMs: 4000,
+          breakerMs: 0,
+        },
+        store: {
+          backend: 'redis',
+          url: 'redis://cache:6379/2',
+          keyPrefix: 'm1:',
+          connectTimeoutMs: 500,
+          commandTimeoutMs: 250,
+          breakerMs: 100,
+        },
         queue: {
           backend: 'amqp',
           url: 'amqp://mq',

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { createLogger, type Logger } from '../src/logger.ts';
+import { PassThrough } from 'node:stream';
+import { createLogger, prettyDestination, type Logger } from '../src/logger.ts';
 
 /** A logger writing to memory: `lines` are the raw lines, `records()` parses them. */
 function capture(level: Parameters<typeof createLogger>[0] = 'trace'): {
@@ -108,5 +109,18 @@ describe('logger', () => {
       password: '[redacted]',
       user_name: 'bob',
     });
+  });
+
+  it('writes readable lines, not JSON, through the development destination, still redacting secrets', async () => {
+    const output = new PassThrough();
+    let text = '';
+    output.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const logger = createLogger('info', await prettyDestination(output));
+    logger.info({ password: SECRET, chatId: 'c1' }, 'chat created');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(text).to.match(/INFO.*chat created/);
+    expect(text).to.contain('c1');
+    expect(text).not.to.contain(SECRET);
+    expect(() => JSON.parse(text)).to.throw();
   });
 });

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.ts';
+import { DependencyUnavailableError } from '../src/errors.ts';
 import { connectStore, MemoryStore, RedisStore, type Store } from '../src/store/index.ts';
 import { describeRealService, realService, rejectionOf, sleep, uniqueTag } from './support/real-services.ts';
 
@@ -268,7 +269,9 @@ describe('RedisStore against a server that does not answer (redis://127.0.0.1:1)
     const store = unreachable();
     const started = Date.now();
     const err = await rejectionOf(() => store.connect());
-    expect(err).to.be.instanceOf(Error);
+    expect(err).to.be.instanceOf(DependencyUnavailableError);
+    // Named for the operator, with the URL as configured (a password would be masked).
+    expect(err.message).to.contain('Redis at redis://127.0.0.1:1');
     expect(Date.now() - started).to.be.below(2_500);
   });
 

@@ -127,15 +127,28 @@ export class AuthService {
     return { kind: 'session', userId: row.user_id, sessionId: row.id, tokenHash };
   }
 
-  /** Ends the caller's session in the database, then everywhere through the store. */
+  /**
+   * Ends the caller's session everywhere, or changes nothing and answers 503. The store's tombstone
+   * goes first: it ends the session on every instance at once and keeps a refill from the database
+   * from reviving it. Then the database record; if that fails, the tombstone is taken back, so the
+   * session is neither half-ended (alive in the database, dead in the store) nor revived later.
+   */
   async logout(caller: Extract<Caller, { kind: 'session' }>): Promise<void> {
-    await this.sessions.end(caller.sessionId, 'logout', new Date());
+    const key = sessionStoreKey(caller.tokenHash);
     try {
-      await this.store.set(sessionStoreKey(caller.tokenHash), ENDED, this.settings.sessionTtlSeconds);
+      await this.store.set(key, ENDED, this.settings.sessionTtlSeconds);
     } catch (err) {
       throw new AppError('service-unavailable', 'the session store does not answer: try again', {
         cause: err,
       });
+    }
+    try {
+      await this.sessions.end(caller.sessionId, 'logout', new Date());
+    } catch (err) {
+      await this.store
+        .del(key)
+        .catch((e: unknown) => this.log.error({ err: e }, 'logout failed half-way: the session stays ended'));
+      throw err;
     }
   }
 

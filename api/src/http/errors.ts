@@ -1,33 +1,5 @@
 import type { Context } from 'koa';
-import { AppError, isAppError } from '@messenger/shared';
-
-/** Errors of a backend that does not answer: the request may succeed later, so 503, not 500. */
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  // PostgreSQL: admin shutdown, cannot connect now, connection exceptions
-  '57P01',
-  '57P02',
-  '57P03',
-  '08000',
-  '08001',
-  '08003',
-  '08004',
-  '08006',
-]);
-
-function isUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Reached the max retries|Connection is closed/i.test(
-    err.message,
-  );
-}
+import { AppError, isAppError, isDependencyUnavailable } from '@messenger/shared';
 
 /** PostgreSQL refusing a character (NUL, or one the encoding lacks): the client's text, so a 400. */
 function fromDatabaseEncoding(err: unknown): AppError | undefined {
@@ -50,15 +22,16 @@ function fromBodyParser(err: unknown, bodyLimit: string): AppError | undefined {
 
 /**
  * The one place errors become HTTP: an AppError renders as its code; a dependency that does not
- * answer as 503; anything else as a bare 500 whose message stays in the log.
+ * answer (classified where its driver is wrapped, shared/src/db and store) as 503; anything else as
+ * a bare 500 whose message stays in the log.
  */
 export function renderError(ctx: Context, err: unknown): void {
   const known =
     (isAppError(err) ? err : undefined) ??
     fromBodyParser(err, String(ctx.state.bodyLimit ?? 'the limit')) ??
     fromDatabaseEncoding(err) ??
-    (isUnavailable(err)
-      ? new AppError('service-unavailable', 'a backend service does not answer: try again')
+    (isDependencyUnavailable(err)
+      ? new AppError('service-unavailable', `the ${err.dependency} does not answer: try again`)
       : undefined);
 
   if (known) {

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import ratelimit from 'koa-ratelimit';
 import { AppError, type Config, type Logger, type RateLimit, type Store } from '@messenger/shared';
 import type { Caller } from '../auth/caller.ts';
-import { clientIp } from './client-ip.ts';
+import { clientIp, compileTrust, type ProxyTrust } from './client-ip.ts';
 
 /** An operation's `x-rate-limit` in openapi.yaml. */
 export type RateLimitClass = 'api' | 'auth' | 'none';
@@ -23,10 +23,11 @@ export class Throttle {
   private readonly authPerIp: Limiter;
   private readonly authPerName: Limiter;
   private lastFailureLog = 0;
+  private readonly trust: ProxyTrust;
 
   constructor(
     private readonly settings: Config['throttling'],
-    store: Store,
+    private readonly store: Store,
     private readonly log: Logger,
   ) {
     const make = (namespace: string, limit: RateLimit): Limiter => {
@@ -48,6 +49,7 @@ export class Throttle {
         return allowed;
       };
     };
+    this.trust = compileTrust(settings.trustedProxies);
     this.api = make('api', settings.api);
     this.authPerIp = make('auth-ip', settings.authPerIp);
     this.authPerName = make('auth-name', settings.authPerName);
@@ -61,7 +63,9 @@ export class Throttle {
     body: unknown,
   ): Promise<void> {
     if (limitClass === 'none') return;
-    const ip = clientIp(ctx, this.settings.trustedProxies);
+    // A store known to be down would only add its timeout to the request.
+    if (this.store.breaker.open) return this.failOpen(new Error('the store is down'));
+    const ip = clientIp(ctx, this.trust);
     const checks: Array<[Limiter, string]> = [];
     if (limitClass === 'auth') {
       checks.push([this.authPerIp, ip]);
@@ -75,6 +79,8 @@ export class Throttle {
       try {
         allowed = await limiter(ctx, key);
       } catch (err) {
+        // koa-ratelimit talks to Redis past the store's own breaker: trip it for the next ones.
+        this.store.breaker.trip();
         this.failOpen(err);
         return;
       }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
-import pg from 'pg';
 import type { Config } from '../config.ts';
+import { HardenedPool, type PostgresPoolSettings } from './postgres-pool.ts';
 import type { DB } from './schema.ts';
 
 /**
@@ -18,29 +18,25 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const INT8_OID = 20;
-
 export async function connectDatabase(config: Pick<Config, 'database'>): Promise<Database> {
-  return config.database.backend === 'postgres'
-    ? connectPostgres(config.database.url, config.database.poolSize)
-    : connectPglite(config.database.url);
+  const { database } = config;
+  return database.backend === 'postgres' ? connectPostgres(database) : connectPglite(database.url);
 }
 
-function connectPostgres(url: string, poolSize: number): Database {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: poolSize,
-    connectionTimeoutMillis: 5_000,
-    // int8 (bigserial, count(*)) arrives as a string from pg and as a number from PGlite: make both numbers.
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID
-          ? (v: string) => Number(v)
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
-  });
-  // An idle client that loses its connection must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+/**
+ * The same database with other statement and query timeouts, for work that may rightly run longer
+ * than a request: migrations (an index built over a big table; 0 = no limit) and the search worker,
+ * which bounds each statement itself (SEARCH_TIMEOUT_MS).
+ */
+export function withTimeouts(
+  config: Pick<Config, 'database'>,
+  timeouts: { statementTimeoutMs: number; queryTimeoutMs: number },
+): Pick<Config, 'database'> {
+  return { database: { ...config.database, ...timeouts } };
+}
+
+function connectPostgres(settings: PostgresPoolSettings): Database {
+  const pool = new HardenedPool(settings);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     backend: 'postgres',

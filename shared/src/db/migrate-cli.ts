@@ -1,10 +1,11 @@
 /** `make migrate`: applies pending migrations to the database DATABASE_URL names. */
 import { loadConfig, redactUrl } from '../config.ts';
-import { connectDatabase } from './connect.ts';
+import { connectDatabase, withTimeouts } from './connect.ts';
 import { migrate } from './migrate.ts';
 
 const config = loadConfig();
-const database = await connectDatabase(config);
+// No time limit here: a migration may build an index over a big table.
+const database = await connectDatabase(withTimeouts(config, { statementTimeoutMs: 0, queryTimeoutMs: 0 }));
 try {
   const applied = await migrate(database);
   console.log(

@@ -2,7 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
 import { projectRoot } from '../paths.ts';
-import type { Database } from './connect.ts';
+import type { Config } from '../config.ts';
+import { connectDatabase, withTimeouts, type Database } from './connect.ts';
 
 /** The repository's migrations/ folder: numbered plain-SQL files, frozen once they have landed. */
 export const MIGRATIONS_DIR = pathToFileURL(`${projectRoot()}/migrations/`);
@@ -63,4 +64,21 @@ export async function migrate(database: Database, migrations?: Migration[]): Pro
     }
     return ran;
   });
+}
+
+/**
+ * Start-up migrations. On PostgreSQL they run on a connection of their own without the request
+ * timeouts (an index built over a big table may take minutes); PGlite has one connection, `database`.
+ */
+export async function migrateAtStart(
+  config: Pick<Config, 'database'>,
+  database: Database,
+): Promise<number[]> {
+  if (database.backend !== 'postgres') return migrate(database);
+  const unbounded = await connectDatabase(withTimeouts(config, { statementTimeoutMs: 0, queryTimeoutMs: 0 }));
+  try {
+    return await migrate(unbounded);
+  } finally {
+    await unbounded.close();
+  }
 }

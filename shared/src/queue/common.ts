@@ -1,13 +1,14 @@
 /** What the AMQP and in-process queues share: their error type, their logger and option checks. */
+import { DependencyUnavailableError } from '../errors.ts';
 import type { ConsumeOptions } from './queue.ts';
 
 /**
  * The queue could not do what was asked: the broker is unreachable or did not confirm a job, or the
  * handle is closed. Callers answer 503 (or retry later); it is never the caller's mistake.
  */
-export class QueueError extends Error {
+export class QueueError extends DependencyUnavailableError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('queue', message, options);
     this.name = 'QueueError';
   }
 }

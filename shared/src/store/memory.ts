@@ -1,3 +1,4 @@
+import { Breaker } from '../breaker.ts';
 import type { Store } from './store.ts';
 
 interface Entry {
@@ -9,6 +10,8 @@ interface Entry {
 /** The embedded store: one process, nothing persisted. Expired keys are dropped lazily and by a sweep. */
 export class MemoryStore implements Store {
   readonly backend = 'memory' as const;
+  /** In process: never down, so its breaker never opens. */
+  readonly breaker = new Breaker(0);
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
   /** koa-ratelimit's counters (its memory driver); swept like the entries once their window is over. */

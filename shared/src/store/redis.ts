@@ -1,21 +1,46 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
+import { Breaker } from '../breaker.ts';
+import { redactUrl } from '../config.ts';
+import { DependencyUnavailableError } from '../errors.ts';
 import type { Store } from './store.ts';
 
+export interface RedisStoreOptions {
+  /** The longest a connect or reconnect may take (REDIS_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
+  /** A command without an answer fails after this long (REDIS_COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs: number;
+  /** After a command failed on a live connection (a frozen server), commands fail at once this long. */
+  breakerMs: number;
+}
+
+const DEFAULTS: RedisStoreOptions = { connectTimeoutMs: 1_000, commandTimeoutMs: 1_000, breakerMs: 1_000 };
+
 /**
- * The production store. Commands fail fast while Redis is unreachable (no offline queue, one
- * retry), so callers can fall back instead of hanging; the client reconnects by itself.
+ * The production store. Commands never wait long for a Redis that does not answer: none are queued
+ * while disconnected (no offline queue), each has a timeout, and after a timeout on a live
+ * connection (a frozen server) the breaker fails the next ones at once. Every failure that is not
+ * Redis's own reply becomes a {@link DependencyUnavailableError}; the client reconnects by itself.
  */
 export class RedisStore implements Store {
   readonly backend = 'redis' as const;
   readonly client: Redis;
+  readonly breaker: Breaker;
 
-  constructor(url: string, keyPrefix = '') {
+  constructor(
+    private readonly url: string,
+    keyPrefix = '',
+    options: Partial<RedisStoreOptions> = {},
+  ) {
+    const { connectTimeoutMs, commandTimeoutMs, breakerMs } = { ...DEFAULTS, ...options };
+    this.breaker = new Breaker(breakerMs);
     this.client = new Redis(url, {
       keyPrefix,
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
+      connectTimeout: connectTimeoutMs,
+      commandTimeout: commandTimeoutMs,
+      keepAlive: 10_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
     // Without a listener ioredis prints every failed reconnect; the callers see the errors that matter.
@@ -29,30 +54,33 @@ export class RedisStore implements Store {
       // Otherwise the client retries forever in the background, keeping the process alive, while
       // the caller (connectStore) never gets a store it could close.
       this.client.disconnect();
-      throw err;
+      throw new DependencyUnavailableError('store', `Redis at ${redactUrl(this.url)} does not answer`, {
+        cause: err,
+      });
     }
     return this;
   }
 
   get(key: string): Promise<string | null> {
-    return this.client.get(key);
+    return this.run(() => this.client.get(key));
   }
 
   getAndTouch(key: string, ttlSeconds: number): Promise<string | null> {
-    return this.client.getex(key, 'EX', ttlSeconds);
+    return this.run(() => this.client.getex(key, 'EX', ttlSeconds));
   }
 
   async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
-    if (ttlSeconds === undefined) await this.client.set(key, value);
-    else await this.client.set(key, value, 'EX', ttlSeconds);
+    await this.run(() =>
+      ttlSeconds === undefined ? this.client.set(key, value) : this.client.set(key, value, 'EX', ttlSeconds),
+    );
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.client.set(key, value, 'EX', ttlSeconds, 'NX')) === 'OK';
+    return (await this.run(() => this.client.set(key, value, 'EX', ttlSeconds, 'NX'))) === 'OK';
   }
 
   incr(key: string): Promise<number> {
-    return this.client.incr(key);
+    return this.run(() => this.client.incr(key));
   }
 
   rateLimitDriver(): { driver: 'redis'; db: Redis } {
@@ -60,11 +88,29 @@ export class RedisStore implements Store {
   }
 
   del(...keys: string[]): Promise<number> {
-    return keys.length === 0 ? Promise.resolve(0) : this.client.del(...keys);
+    return keys.length === 0 ? Promise.resolve(0) : this.run(() => this.client.del(...keys));
   }
 
   ttl(key: string): Promise<number> {
-    return this.client.ttl(key);
+    return this.run(() => this.client.ttl(key));
+  }
+
+  /**
+   * Runs one command. Redis's own error reply passes through (the command was wrong); any other
+   * failure means Redis did not answer. One on a live connection is a timeout (a server that
+   * stopped answering), so the breaker opens; while reconnecting, commands fail at once anyway.
+   */
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    if (this.breaker.open) {
+      throw new DependencyUnavailableError('store', 'Redis did not answer a moment ago');
+    }
+    try {
+      return await command();
+    } catch (err) {
+      if (err instanceof ReplyError) throw err;
+      if (this.client.status === 'ready') this.breaker.trip();
+      throw new DependencyUnavailableError('store', 'Redis does not answer', { cause: err });
+    }
   }
 
   async ping(timeoutMs = 2_000): Promise<boolean> {

@@ -1,3 +1,5 @@
+import type { Breaker } from '../breaker.ts';
+
 /**
  * The key-value store behind one small interface: Redis, or an in-process map for the embedded
  * default. Sessions, caches and (later) rate limits and search results live here, so that any
@@ -5,6 +7,11 @@
  */
 export interface Store {
   readonly backend: 'redis' | 'memory';
+  /**
+   * Open while the store is known not to answer: its commands then fail at once. Whoever talks to
+   * the store past this interface (the rate limiter) checks and trips it too.
+   */
+  readonly breaker: Breaker;
   get(key: string): Promise<string | null>;
   /** Reads a value and restarts its time to live in one step (sliding expiry). */
   getAndTouch(key: string, ttlSeconds: number): Promise<string | null>;

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { connectDatabase, type Database } from '../../src/index.ts';
+import { connectDatabase, loadConfig, type Database } from '../../src/index.ts';
 import { uniqueTag } from './real-services.ts';
 
 /**
@@ -49,7 +49,7 @@ export class ScratchPostgres {
 }
 
 function openPostgres(url: string): Promise<Database> {
-  return connectDatabase({ database: { backend: 'postgres', url, poolSize: 4 } });
+  return connectDatabase(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' }));
 }
 
 function withDatabaseName(url: string, name: string): string {
