@@ -146,13 +146,15 @@ export function writeLedger(
   };
 }
 
-/** Answers that are neither expected statuses nor the documented 503; for assertion messages. */
-export function describeOutcomes(outcomes: readonly Outcome[]): string {
+/** The first few outcomes, one line each, for assertion messages; times relative to `since` if given. */
+export function describeOutcomes(outcomes: readonly Outcome[], since?: number): string {
   return outcomes
     .slice(0, 10)
     .map(
       (o) =>
-        `${o.op} ${o.status || o.error} after ${o.ended - o.started} ms: ${JSON.stringify(o.body)?.slice(0, 200)}`,
+        `${o.op} ${o.status || o.error} after ${o.ended - o.started} ms` +
+        (since === undefined ? '' : ` (sent at ${o.started - since} ms)`) +
+        `: ${JSON.stringify(o.body)?.slice(0, 200)}`,
     )
     .join('\n');
 }
@@ -201,6 +203,34 @@ export async function firstWrite(
     probes.push(o);
     if (o.status === 201) return o.ended - since;
     await sleep(25);
+  }
+  return undefined;
+}
+
+/** `/check` as the operator sees it: the status and which dependencies answered. */
+export async function health(
+  api: ApiProcess,
+): Promise<{ status: number; ms: number; database?: boolean; store?: boolean; queue?: boolean }> {
+  const o = await call(api.url, 'check', 'GET', '/check', { timeoutMs: 10_000 });
+  const checks = (o.body as { checks?: Record<string, { ok: boolean }> } | undefined)?.checks;
+  return {
+    status: o.status,
+    ms: o.ended - o.started,
+    database: checks?.database?.ok,
+    store: checks?.store?.ok,
+    queue: checks?.queue?.ok,
+  };
+}
+
+/** Polls `/check` every 50 ms until it answers 200: ms from `since`, or undefined after `withinMs`. */
+export async function healthyAfter(
+  api: ApiProcess,
+  since: number,
+  withinMs = 10_000,
+): Promise<number | undefined> {
+  while (Date.now() - since < withinMs && api.alive()) {
+    if ((await health(api)).status === 200) return Date.now() - since;
+    await sleep(50);
   }
   return undefined;
 }
