@@ -31,7 +31,9 @@ import { createContractRouter, readSpec } from './http/contract.ts';
 import type { HandlerMap } from './http/handler-types.ts';
 import { requestContext } from './http/request-context.ts';
 import { Throttle } from './http/throttle.ts';
-import { createIdempotency } from './http/idempotency.ts';
+import { IdempotencyCleanup } from './idempotency/idempotency-cleanup.ts';
+import { IdempotencyRepository } from './idempotency/idempotency.repository.ts';
+import { createIdempotency } from './idempotency/idempotency.ts';
 import { HistoryCache } from './messages/history-cache.ts';
 import { messagesHandlers } from './messages/messages.handlers.ts';
 import { searchHandlers } from './search/search.handlers.ts';
@@ -98,6 +100,15 @@ export class App {
         const worker = await startWorker({ database, store, queue: await queue.get(), config, logger });
         owned.push({ close: () => worker.stop() });
       }
+
+      // Expired Idempotency-Key records leave PostgreSQL on a timer; closed before the database.
+      owned.push(
+        new IdempotencyCleanup(
+          new IdempotencyRepository(database.db),
+          logger.child({ component: 'idempotency' }),
+          { intervalSeconds: config.idempotency.cleanupIntervalSeconds },
+        ),
+      );
 
       const { koa, closers } = await buildKoa(config, database, store, queue.get, logger);
       // Closed first: what the handlers leave behind still needs the store.
@@ -215,13 +226,19 @@ async function buildKoa(
     {
       sessionTtlSeconds: config.auth.sessionTtlSeconds,
       sessionTouchSeconds: config.auth.sessionTouchSeconds,
+      exactNames: config.auth.disabled,
     },
     logger.child({ component: 'auth' }),
   );
   const cacheLog = logger.child({ component: 'cache' });
   const historyCache = new HistoryCache(store, config.cache.historyTtlSeconds, cacheLog);
-  /** Wraps every message-creating handler: `Idempotency-Key` replays (api/src/http/idempotency.ts). */
-  const idempotent = createIdempotency(store, logger.child({ component: 'idempotency' }));
+  /** Wraps every message-creating handler: `Idempotency-Key` replays (api/src/idempotency/). */
+  const idempotent = createIdempotency(
+    store,
+    new IdempotencyRepository(database.db),
+    logger.child({ component: 'idempotency' }),
+    { ttlSeconds: config.idempotency.ttlSeconds },
+  );
   const chatsRepository = new ChatsRepository(database.db);
   const chats = new ChatsService(
     chatsRepository,

@@ -67,6 +67,66 @@ describe('accounts and sessions', () => {
     });
   });
 
+  describe('user names that look the same', () => {
+    const password = 'correct horse battery';
+    const register = (userName: string) =>
+      t.api.POST('/v1/auth/register', { body: { user_name: userName, password } });
+
+    it('stores a new name NFKC-normalised and trimmed, and refuses its look-alikes with 409', async () => {
+      const base = uniqueName('look');
+      const fullWidth = [...base]
+        .map((c) => (/[a-z]/.test(c) ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c))
+        .join('');
+      const first = await register(`  ${fullWidth} `);
+      expect(first.response.status).to.equal(201);
+      const row = await t.database.db
+        .selectFrom('users')
+        .select(['user_name', 'name_key'])
+        .where('id', '=', first.data!.user_id)
+        .executeTakeFirstOrThrow();
+      expect(row.user_name).to.equal(base);
+      expect(row.name_key).to.equal(base.toLowerCase());
+      for (const lookAlike of [base, base.toUpperCase(), `${base} `, ` ${fullWidth}`]) {
+        const again = await register(lookAlike);
+        expect(again.response.status, lookAlike).to.equal(409);
+        expect(again.error?.message).to.equal('user-already-exists');
+      }
+      const users = await t.database.db
+        .selectFrom('users')
+        .select('id')
+        .where('name_key', '=', base.toLowerCase())
+        .execute();
+      expect(users).to.have.length(1);
+    });
+
+    it('logs in whatever the case or width of the name', async () => {
+      const base = uniqueName('case');
+      expect((await register(base)).response.status).to.equal(201);
+      for (const spelled of [base.toUpperCase(), ` ${base}`]) {
+        const login = await t.api.POST('/v1/auth/login', { body: { user_name: spelled, password } });
+        expect(login.response.status, spelled).to.equal(200);
+      }
+    });
+
+    it('answers 400 bad-parameters for a name of spaces, control or invisible characters, and stores nothing', async () => {
+      const before = await t.database.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      for (const userName of ['   ', '\t', 'ali\u0007ce', 'ali\u200bce', '\u3000']) {
+        const { response, error } = await register(userName);
+        expect(response.status, JSON.stringify(userName)).to.equal(400);
+        expect(error?.message).to.equal('bad-parameters');
+        expect(error?.detail).to.match(/user_name/);
+      }
+      const after = await t.database.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(Number(after.n)).to.equal(Number(before.n));
+    });
+  });
+
   describe('POST /v1/auth/login', () => {
     it('answers a session token of at least 128 random bits and when it expires', async () => {
       const user = await t.registerUser('login');
@@ -115,7 +175,7 @@ describe('accounts and sessions', () => {
     });
   });
 
-  describe('Authorization: session_id <token>', () => {
+  describe('Authorization: session_id <token> (or Bearer <token>)', () => {
     let user: TestUser;
     before(async () => {
       user = await t.registerUser('authz');
@@ -123,15 +183,19 @@ describe('accounts and sessions', () => {
 
     const listChats = (headers: Record<string, string>) => t.raw('GET', '/v1/chats?limit=10', { headers });
 
-    it('answers 401 auth-failed without the header, and for a header of another form', async () => {
+    it('answers 401 auth-failed without the header, and for a header of another form, with the challenge', async () => {
       for (const headers of [
         {} as Record<string, string>,
-        { Authorization: `Bearer ${user.token}` },
+        { Authorization: `Basic ${user.token}` },
         { Authorization: 'session_id' },
+        { Authorization: 'Bearer' },
       ]) {
         const res = await listChats(headers);
         expect(res.status, JSON.stringify(headers)).to.equal(401);
         expect(res.json).to.deep.include({ message: 'auth-failed' });
+        expect(res.headers.get('www-authenticate')).to.equal(
+          'session_id realm="messenger", Bearer realm="messenger"',
+        );
       }
     });
 
@@ -141,11 +205,17 @@ describe('accounts and sessions', () => {
       });
       expect(res.status).to.equal(401);
       expect(res.json).to.deep.include({ message: 'invalid-session-id' });
+      expect(res.headers.get('www-authenticate')).to.contain('Bearer');
     });
 
     it('lets a valid session through, whatever the case of the scheme', async () => {
       expect((await listChats({ Authorization: `session_id ${user.token}` })).status).to.equal(200);
       expect((await listChats({ Authorization: `SESSION_ID ${user.token}` })).status).to.equal(200);
+    });
+
+    it('takes the same token as Bearer <token>, as generated clients and tools send it', async () => {
+      expect((await listChats({ Authorization: `Bearer ${user.token}` })).status).to.equal(200);
+      expect((await listChats({ Authorization: `bearer ${user.token}` })).status).to.equal(200);
     });
   });
 

@@ -119,6 +119,13 @@ export interface Config {
     /** INBOX_MAX_AGE_DAYS: it shows messages of the last this many days only (default 30). */
     readonly maxAgeDays: number;
   };
+  /** `Idempotency-Key` on message-creating requests. */
+  readonly idempotency: {
+    /** IDEMPOTENCY_TTL_SECONDS: how long a key is remembered and its reply replayed (default 86400, 24 h). */
+    readonly ttlSeconds: number;
+    /** IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS: how often each API instance deletes expired keys from PostgreSQL (default 600). */
+    readonly cleanupIntervalSeconds: number;
+  };
   /** MIGRATE_ON_START=false skips applying pending migrations at start-up. */
   readonly migrateOnStart: boolean;
 }
@@ -305,6 +312,11 @@ export function loadConfig(env: Env = process.env): Config {
       // The contract's `limit` goes up to 1000; the window bounds what the query has to scan.
       maxResults: int('INBOX_MAX_RESULTS', 100, 1, 1000),
       maxAgeDays: int('INBOX_MAX_AGE_DAYS', 30, 1, 3650),
+    },
+    idempotency: {
+      // At least a minute: a key must outlive the retries of the request it guards.
+      ttlSeconds: int('IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
+      cleanupIntervalSeconds: int('IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS', 600, 1, 24 * 3600),
     },
     migrateOnStart: bool('MIGRATE_ON_START', true),
   };

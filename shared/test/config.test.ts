@@ -74,6 +74,7 @@ describe('config', () => {
         },
         cache: { historyTtlSeconds: 60, membershipTtlSeconds: 60 },
         inbox: { maxResults: 100, maxAgeDays: 30 },
+        idempotency: { ttlSeconds: 86_400, cleanupIntervalSeconds: 600 },
         migrateOnStart: true,
       };
       expect(loadConfig({})).to.deep.equal(expected);
@@ -196,6 +197,8 @@ describe('config', () => {
         MEMBERSHIP_CACHE_TTL_SECONDS: '0',
         INBOX_MAX_RESULTS: '20',
         INBOX_MAX_AGE_DAYS: '7',
+        IDEMPOTENCY_TTL_SECONDS: '3600',
+        IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS: '30',
       });
       expect(config).to.deep.equal({
         env: 'production',
@@ -248,6 +251,7 @@ describe('config', () => {
         },
         cache: { historyTtlSeconds: 30, membershipTtlSeconds: 0 },
         inbox: { maxResults: 20, maxAgeDays: 7 },
+        idempotency: { ttlSeconds: 3600, cleanupIntervalSeconds: 30 },
         migrateOnStart: false,
       });
     });
@@ -334,6 +338,8 @@ describe('config', () => {
       ['INBOX_MAX_RESULTS', '1001'],
       ['INBOX_MAX_AGE_DAYS', '0'],
       ['INBOX_MAX_AGE_DAYS', '3651'],
+      ['IDEMPOTENCY_TTL_SECONDS', '59'],
+      ['IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS', '0'],
     ];
     for (const [variable, value] of badNumbers) {
       it(`rejects ${variable}=${value} as out of range or not an integer`, () => {

@@ -2,6 +2,7 @@ import argon2 from 'argon2';
 import { AppError, type Logger, type Store } from '@messenger/shared';
 import type { SessionsRepository } from './sessions.repository.ts';
 import type { UsersRepository } from './users.repository.ts';
+import { normalizeUserName } from './user-name.ts';
 import { hashSessionToken, newSessionToken, parseAuthorization, sessionStoreKey } from './session-token.ts';
 import type { Caller } from './caller.ts';
 
@@ -9,6 +10,8 @@ export interface AuthSettings {
   sessionTtlSeconds: number;
   /** How stale `sessions.last_seen_at` may get before a request writes it again. */
   sessionTouchSeconds: number;
+  /** AUTH_DISABLED mode: names are taken exactly as old clients send them (no normalising). */
+  exactNames: boolean;
 }
 
 /** What the store keeps per live session (the fast path). */
@@ -38,9 +41,15 @@ export class AuthService {
     private readonly log: Logger,
   ) {}
 
-  async register(userName: string, password: string): Promise<string> {
+  /**
+   * Creates an account. Its name is stored NFKC-normalised and trimmed, and a name that looks like
+   * a taken one (other case, full-width letters) is taken; AUTH_DISABLED mode keeps names exact.
+   */
+  async register(rawName: string, password: string): Promise<string> {
+    const exact = this.settings.exactNames;
+    const userName = exact ? rawName : normalizeUserName(rawName);
     const hash = await argon2.hash(password, { type: argon2.argon2id });
-    const user = await this.users.insert(userName, hash);
+    const user = await this.users.insert(userName, hash, !exact);
     if (!user) throw new AppError('user-already-exists', `user_name "${userName}" is taken`);
     return user.id;
   }

@@ -15,11 +15,17 @@ export function sessionStoreKey(tokenHash: string): string {
   return `session:${tokenHash}`;
 }
 
-/** Reads `Authorization: session_id <token>`; undefined when the header is absent. */
+/**
+ * Reads `Authorization: session_id <token>`, or `Bearer <token>` (what generated clients and tools
+ * send; the same token); undefined when the header is absent.
+ */
 export function parseAuthorization(
   header: string | undefined,
 ): { token: string } | { malformed: true } | undefined {
   if (header === undefined || header.trim() === '') return undefined;
-  const match = /^session_id\s+([A-Za-z0-9_\-.~+/=]{1,512})\s*$/i.exec(header.trim());
+  const match = /^(?:session_id|bearer)\s+([A-Za-z0-9_\-.~+/=]{1,512})\s*$/i.exec(header.trim());
   return match ? { token: match[1] as string } : { malformed: true };
 }
+
+/** The challenge every 401 carries (RFC 9110 §11.6.1): both schemes the API accepts. */
+export const AUTH_CHALLENGE = 'session_id realm="messenger", Bearer realm="messenger"';

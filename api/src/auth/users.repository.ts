@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB, SessionEndReason, UserRow } from '@messenger/shared';
 
 /** The only code that reads or writes `users`. "Not found" is `undefined`; services decide what it means. */
@@ -9,16 +9,38 @@ export class UsersRepository {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /**
+   * The user of that name: the exact name first, else the account whose key (NFKC, trimmed, lower
+   * case; migration 0007) matches, so `ALICE` and `ａlice` find `alice`.
+   */
   findByName(userName: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('user_name', '=', userName).executeTakeFirst();
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb('user_name', '=', userName),
+          eb('name_key', '=', sql<string>`lower(normalize(btrim(${userName}), NFKC))`),
+        ]),
+      )
+      .orderBy(sql`user_name = ${userName}`, 'desc')
+      .limit(1)
+      .executeTakeFirst();
   }
 
-  /** Inserts a user; answers `undefined` when the name is taken. */
-  async insert(userName: string, passwordHash: string | null): Promise<UserRow | undefined> {
+  /**
+   * Inserts a user; answers `undefined` when the name is taken. A `keyed` name also takes its key,
+   * so a look-alike of an existing name is taken too; AUTH_DISABLED names are exact (unkeyed).
+   */
+  async insert(userName: string, passwordHash: string | null, keyed = true): Promise<UserRow | undefined> {
     return this.db
       .insertInto('users')
-      .values({ user_name: userName, password_hash: passwordHash })
-      .onConflict((oc) => oc.column('user_name').doNothing())
+      .values({
+        user_name: userName,
+        password_hash: passwordHash,
+        name_key: keyed ? sql<string>`lower(normalize(btrim(${userName}), NFKC))` : null,
+      })
+      .onConflict((oc) => oc.doNothing())
       .returningAll()
       .executeTakeFirst();
   }
@@ -58,9 +80,13 @@ export class UsersRepository {
 
   /** The user of that name, created without a password if there is none (AUTH_DISABLED mode). */
   async findOrCreate(userName: string): Promise<UserRow> {
-    const created = await this.insert(userName, null);
+    const created = await this.insert(userName, null, false);
     if (created) return created;
-    const existing = await this.findByName(userName);
+    const existing = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('user_name', '=', userName)
+      .executeTakeFirst();
     if (!existing) throw new Error(`user ${userName} vanished between insert and select`);
     return existing;
   }

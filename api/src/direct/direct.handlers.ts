@@ -1,6 +1,8 @@
 import type { Handler } from '../http/handler-types.ts';
-import type { Idempotent } from '../http/idempotency.ts';
-import type { DirectService } from './direct.service.ts';
+import type { Idempotent } from '../idempotency/idempotency.ts';
+import type { DirectService, SentDirect } from './direct.service.ts';
+
+const created = (sent: SentDirect) => ({ status: 201 as const, body: sent });
 
 export function directHandlers(
   direct: DirectService,
@@ -11,10 +13,14 @@ export function directHandlers(
 } {
   return {
     postDirectMessage: ({ caller, query, params, body, koa }) =>
-      idempotent(koa, caller, body, async () => ({
-        status: 201 as const,
-        body: await direct.send(caller, query.user_id, params.user_name, body.message),
-      })),
+      // The reply is recorded with the Idempotency-Key in the transaction that stores the message.
+      idempotent(koa, caller, body, async (record) =>
+        created(
+          await direct.send(caller, query.user_id, params.user_name, body.message, (trx, sent) =>
+            record(trx, created(sent)),
+          ),
+        ),
+      ),
     listDirectMessages: async ({ caller, query, params }) => {
       const page = await direct.history(
         caller,

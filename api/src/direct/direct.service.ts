@@ -1,10 +1,17 @@
-import { AppError, type UserRow } from '@messenger/shared';
+import type { Transaction } from 'kysely';
+import { AppError, type DB, type UserRow } from '@messenger/shared';
 import type { ActingUser } from '../auth/acting-user.ts';
 import type { Caller } from '../auth/caller.ts';
 import type { UsersRepository } from '../auth/users.repository.ts';
 import type { ChatsRepository } from '../chats/chats.repository.ts';
 import { etagOf, type CachedPage } from '../messages/history-cache.ts';
 import type { HistoryPage, MessagesService, Order } from '../messages/messages.service.ts';
+
+/** A direct message as stored: its id and the pair's chat. */
+export interface SentDirect {
+  message_id: string;
+  chat_id: string;
+}
 
 /**
  * Direct messages: a one-to-one chat per pair of users, created by the first message either sends.
@@ -18,18 +25,29 @@ export class DirectService {
     private readonly messages: MessagesService,
   ) {}
 
+  /**
+   * Sends a message to the pair's chat, creating it on the first one. `beforeCommit` runs in the
+   * transaction that stores the message (an Idempotency-Key's record).
+   */
   async send(
     caller: Caller,
     userIdParam: string | undefined,
     peerName: string,
     text: string,
-  ): Promise<{ message_id: string; chat_id: string }> {
+    beforeCommit?: (trx: Transaction<DB>, sent: SentDirect) => Promise<void>,
+  ): Promise<SentDirect> {
     const sender = await this.actingUser.resolve(caller, userIdParam, true);
     const peer = await this.peer(sender, peerName);
     const me = await this.users.findById(sender);
     if (!me) throw new AppError('user-not-found', `no user with id "${sender}"`);
     const chatId = await this.chats.findOrCreateDirect(directChatName(me, peer), sender, peer.id);
-    const messageId = await this.messages.post(caller, userIdParam, chatId, text);
+    const messageId = await this.messages.post(
+      caller,
+      userIdParam,
+      chatId,
+      text,
+      beforeCommit && ((trx, [id]) => beforeCommit(trx, { message_id: id!, chat_id: chatId })),
+    );
     return { message_id: messageId, chat_id: chatId };
   }
 

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { AppError, isAppError, isDependencyUnavailable } from '@messenger/shared';
+import { AUTH_CHALLENGE } from '../auth/session-token.ts';
 
 /** PostgreSQL refusing a character (NUL, or one the encoding lacks): the client's text, so a 400. */
 function fromDatabaseEncoding(err: unknown): AppError | undefined {
@@ -38,6 +39,7 @@ export function renderError(ctx: Context, err: unknown): void {
     if (known.status >= 500) ctx.state.log.warn({ err }, known.detail);
     ctx.status = known.status;
     ctx.body = { message: known.code, detail: known.detail };
+    if (known.status === 401) ctx.set('WWW-Authenticate', AUTH_CHALLENGE);
     return;
   }
   ctx.state.log.error({ err }, 'unhandled error');

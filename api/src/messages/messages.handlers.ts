@@ -1,6 +1,9 @@
 import type { Handler } from '../http/handler-types.ts';
-import type { Idempotent } from '../http/idempotency.ts';
+import type { Idempotent } from '../idempotency/idempotency.ts';
 import type { MessagesService } from './messages.service.ts';
+
+const created = (messageId: string) => ({ status: 201 as const, body: { message_id: messageId } });
+const createdBatch = (messageIds: string[]) => ({ status: 201 as const, body: { message_ids: messageIds } });
 
 export function messagesHandlers(
   messages: MessagesService,
@@ -13,18 +16,23 @@ export function messagesHandlers(
   deleteMessage: Handler<'deleteMessage'>;
 } {
   return {
+    // The reply is recorded with the Idempotency-Key in the transaction that stores the messages.
     postMessage: ({ caller, query, params, body, koa }) =>
-      idempotent(koa, caller, body, async () => ({
-        status: 201 as const,
-        body: { message_id: await messages.post(caller, query.user_id, params.chat_id, body) },
-      })),
+      idempotent(koa, caller, body, async (record) =>
+        created(
+          await messages.post(caller, query.user_id, params.chat_id, body, (trx, [id]) =>
+            record(trx, created(id!)),
+          ),
+        ),
+      ),
     postMessageBatch: ({ caller, query, params, body, koa }) =>
-      idempotent(koa, caller, body, async () => ({
-        status: 201 as const,
-        body: {
-          message_ids: await messages.postBatch(caller, query.user_id, params.chat_id, body.messages),
-        },
-      })),
+      idempotent(koa, caller, body, async (record) =>
+        createdBatch(
+          await messages.postBatch(caller, query.user_id, params.chat_id, body.messages, (trx, ids) =>
+            record(trx, createdBatch(ids)),
+          ),
+        ),
+      ),
     listMessages: async ({ caller, query, params, koa }) => {
       const page = await messages.history(
         caller,

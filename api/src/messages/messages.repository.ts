@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '@messenger/shared';
 import type { components } from '../generated/openapi.ts';
 
@@ -23,6 +23,12 @@ export interface NewMessageContent {
   text: string;
   attachments: Attachment[];
 }
+
+/**
+ * More work for the transaction that stores messages, run once they are in (with their ids, in seq
+ * order) and before it commits: it commits with them, and if it throws, none of them is stored.
+ */
+export type BeforeCommit = (trx: Transaction<DB>, messageIds: string[]) => Promise<void>;
 
 /** The author of a message: who may edit or delete it. */
 export interface MessageOwnership {
@@ -61,12 +67,14 @@ export class MessagesRepository {
    * Appends messages in order, in one transaction: all or none. The chat row is locked while its
    * next seqs are taken, so a chat's seqs commit in order (a reader paging by seq never passes a
    * message that has yet to commit) and the messages of one call get consecutive seqs.
-   * Answers `undefined` when the chat does not exist.
+   * Answers `undefined` when the chat does not exist. `beforeCommit` joins the transaction (an
+   * Idempotency-Key's record).
    */
   appendMany(
     chatId: string,
     userId: string,
     messages: NewMessageContent[],
+    beforeCommit?: BeforeCommit,
   ): Promise<Array<{ id: string; seq: number }> | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const chat = await trx
@@ -94,7 +102,12 @@ export class MessagesRepository {
         .returning(['id', 'seq'])
         .execute();
       // RETURNING follows the VALUES list in practice, but nothing promises it: order by seq.
-      return rows.map((r) => ({ id: r.id, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
+      const stored = rows.map((r) => ({ id: r.id, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
+      await beforeCommit?.(
+        trx,
+        stored.map((m) => m.id),
+      );
+      return stored;
     });
   }
 

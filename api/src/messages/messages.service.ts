@@ -7,6 +7,7 @@ import { isWellFormedId } from '../http/ids.ts';
 import { etagOf, type CachedPage, type HistoryCache } from './history-cache.ts';
 import type {
   Attachment,
+  BeforeCommit,
   MessagesRepository,
   MessageWithAuthor,
   NewMessageContent,
@@ -57,15 +58,19 @@ export class MessagesService {
     private readonly cache: HistoryCache,
   ) {}
 
-  /** Posts one message: text (a string, as the original API), or text and/or attachments. */
+  /**
+   * Posts one message: text (a string, as the original API), or text and/or attachments.
+   * `beforeCommit` runs in the transaction that stores it (an Idempotency-Key's record).
+   */
   async post(
     caller: Caller,
     userIdParam: string | undefined,
     chatId: string,
     message: string | NewMessageInput,
+    beforeCommit?: BeforeCommit,
   ): Promise<string> {
     const content = toContent(typeof message === 'string' ? { message } : message, 'the body');
-    const [id] = await this.store(caller, userIdParam, chatId, [content]);
+    const [id] = await this.store(caller, userIdParam, chatId, [content], beforeCommit);
     return id!;
   }
 
@@ -75,9 +80,10 @@ export class MessagesService {
     userIdParam: string | undefined,
     chatId: string,
     messages: NewMessageInput[],
+    beforeCommit?: BeforeCommit,
   ): Promise<string[]> {
     const contents = messages.map((m, i) => toContent(m, `body field "messages.${i}"`));
-    return this.store(caller, userIdParam, chatId, contents);
+    return this.store(caller, userIdParam, chatId, contents, beforeCommit);
   }
 
   private async store(
@@ -85,12 +91,13 @@ export class MessagesService {
     userIdParam: string | undefined,
     chatId: string,
     contents: NewMessageContent[],
+    beforeCommit: BeforeCommit | undefined,
   ): Promise<string[]> {
     // The original API names an unknown chat before an unknown user.
     if (caller.kind !== 'session') await this.chats.requireChat(chatId);
     const author = await this.actingUser.resolve(caller, userIdParam, true);
     await this.chats.requireChatMember(chatId, author);
-    const stored = await this.messages.appendMany(chatId, author, contents);
+    const stored = await this.messages.appendMany(chatId, author, contents, beforeCommit);
     // The chat was there a moment ago: it was deleted in between.
     if (!stored) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
     // Before the 201: once a client holds the id, no reader may get a page without the message.

@@ -8,6 +8,11 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 export interface UsersTable {
   id: Generated<string>;
   user_name: string;
+  /**
+   * lower(normalize(btrim(user_name), NFKC)): unique, so look-alike names are one name. NULL for
+   * AUTH_DISABLED users (their names stay exact) and for look-alikes older than migration 0007.
+   */
+  name_key: Generated<string | null>;
   /** NULL for users created by AUTH_DISABLED mode: they cannot log in. */
   password_hash: string | null;
   display_name: string | null;
@@ -77,6 +82,24 @@ export interface SearchWordsTable {
   word: string;
 }
 
+/**
+ * An Idempotency-Key and the reply its request got, written in the transaction that stored the
+ * request's messages (migrations/0006). Primary key (scope, key).
+ */
+export interface IdempotencyKeysTable {
+  /** Whose key: `u:<user id>`, or `t:<?user_id=>` in AUTH_DISABLED mode. */
+  scope: string;
+  key: string;
+  /** SHA-256 of method, path and canonical body. */
+  fingerprint: string;
+  status: number;
+  /** The reply's body, as JSON; written as a JSON string. */
+  body: ColumnType<unknown, string | null, string | null>;
+  created_at: Timestamp;
+  /** Never replayed after this; the cleanup deletes the row. */
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -84,6 +107,7 @@ export interface DB {
   chat_members: ChatMembersTable;
   messages: MessagesTable;
   search_words: SearchWordsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
