@@ -55,21 +55,31 @@ export function isAlive(pid: number): boolean {
 const cleanups: Array<() => void> = [];
 let hooked = false;
 
+function runCleanups(): void {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      cleanup();
+    } catch {
+      // best effort: the rest still run
+    }
+  }
+}
+
 /**
  * Runs `fn` (synchronously) when the test process exits, however it exits: a private server is
- * never left running or frozen, even when an `after` hook never ran.
+ * never left running or frozen, even when an `after` hook never ran. A SIGTERM or SIGHUP (a CI
+ * timeout, a closed terminal) would end the process without 'exit' handlers, so those run the
+ * clean-ups and then let the signal do what it would have done.
  */
 export function cleanupOnExit(fn: () => void): void {
   cleanups.push(fn);
   if (hooked) return;
   hooked = true;
-  process.on('exit', () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        cleanup();
-      } catch {
-        // best effort: the rest still run
-      }
-    }
-  });
+  process.on('exit', runCleanups);
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      runCleanups();
+      process.kill(process.pid, signal);
+    });
+  }
 }

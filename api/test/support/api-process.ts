@@ -6,6 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { cleanupOnExit } from '../../../test/support/processes.ts';
 import { testEnv } from './backends.ts';
 import { freePort } from './free-port.ts';
 
@@ -44,6 +45,10 @@ function spawnService(name: string, entry: string, env: Record<string, string>):
   const exit = new Promise<number | string>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
+  // A test run that is cut short must not leave a service running against servers that are gone.
+  cleanupOnExit(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   return {
     name,
     child,
