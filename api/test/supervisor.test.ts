@@ -138,6 +138,29 @@ describe('make start supervises its children', function () {
     }
   });
 
+  it('backs off a child that keeps dying (0.5 s, 1 s, 2 s, …) and stops at once on SIGTERM while it waits', async () => {
+    // Nothing listens on port 1: the API cannot reach its database at start-up and exits 1, every time.
+    const supervisor = startSupervisor(
+      { ...env(), DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', AMQP_URL: 'memory://' },
+      await freePort(),
+    );
+    try {
+      const exits = () => supervisor.events().filter((e) => e.msg.startsWith('api exited'));
+      await until(supervisor, 'three exits of the API', () => exits().length >= 3);
+      expect(
+        exits()
+          .slice(0, 3)
+          .map((e) => e.delayMs),
+      ).to.deep.equal([500, 1_000, 2_000]);
+      supervisor.process.kill('SIGTERM');
+      const code = await Promise.race([supervisor.exit, sleep(10_000).then(() => 'still running')]);
+      expect(code, supervisor.output()).to.equal(0);
+    } finally {
+      supervisor.process.kill('SIGKILL');
+      for (const pid of pids(supervisor, 'api')) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('does not restart a child with bad configuration: everything stops with exit code 2', async () => {
     const supervisor = startSupervisor({ ...env(), SESSION_TTL_SECONDS: '-5' }, await freePort());
     const code = await Promise.race([supervisor.exit, sleep(30_000).then(() => 'still running')]);
