@@ -51,7 +51,7 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
     busyChat = await createChat(api.url, alice);
     quietChat = await createChat(api.url, alice);
     expect((await post(api.url, alice, quietChat)).status).to.equal(201);
-    // Read twice: the second read is served from the cache, so the page is known to be there.
+    // The first read fills the cache with the page; the load reads it while dependencies are away.
     for (let i = 0; i < 2; i++) expect((await readPage(api.url, alice, quietChat)).status).to.equal(200);
   });
 
