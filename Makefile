@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help install run-dev start run-prod stop-prod test tests-html-coverage-report lint format \
+.PHONY: help install run-dev start run-prod stop-prod test test-file tests-html-coverage-report lint format \
 	typecheck gen-types migrate bench bench-smoke bench-search clean
 
 help: ## List the targets
@@ -42,6 +42,11 @@ stop-prod: ## Stop the production stack
 
 test: install ## Run all tests with coverage (gate: 85% of lines)
 	npm test
+
+# mocha adds files named on its command line to .mocharc.json's spec list (so `npx mocha FILE` runs
+# everything): this runs only the files named.
+test-file: install ## Run only the test files named: make test-file F="api/test/auth.test.ts shared/test/config.test.ts"
+	npm run --silent test:file -- $(F)
 
 tests-html-coverage-report: install ## Run the tests, write an HTML coverage report to coverage/ and open it
 	@status=0; npx c8 --reporter=html --reporter=text-summary mocha || status=$$?; \

@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import Koa from 'koa';
-import { bodyParser } from '@koa/bodyparser';
 import {
   SearchTaskStore,
   connectDatabase,
@@ -28,8 +27,11 @@ import { MembershipCache } from './chats/membership-cache.ts';
 import { directHandlers } from './direct/direct.handlers.ts';
 import { DirectService } from './direct/direct.service.ts';
 import { createContractRouter, readSpec } from './http/contract.ts';
+import { corsFor } from './http/cors.ts';
 import type { HandlerMap } from './http/handler-types.ts';
+import { jsonBody } from './http/json-body.ts';
 import { requestContext } from './http/request-context.ts';
+import { explainRefusals } from './http/server-refusals.ts';
 import { Throttle } from './http/throttle.ts';
 import { IdempotencyCleanup } from './idempotency/idempotency-cleanup.ts';
 import { IdempotencyRepository } from './idempotency/idempotency.repository.ts';
@@ -137,6 +139,7 @@ export class App {
     server.headersTimeout = 15_000;
     server.requestTimeout = 30_000;
     server.keepAliveTimeout = 5_000;
+    explainRefusals(server, this.logger);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -289,11 +292,9 @@ async function buildKoa(
 
   const koa = new Koa();
   koa.use(requestContext(logger));
-  koa.use(async (ctx, next) => {
-    ctx.state.bodyLimit = `${config.http.bodyLimitBytes} bytes`;
-    await next();
-  });
-  koa.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.http.bodyLimitBytes, encoding: 'utf-8' }));
+  const cors = corsFor(config.http.corsOrigins);
+  if (cors) koa.use(cors);
+  koa.use(jsonBody({ limitBytes: config.http.bodyLimitBytes, maxDepth: config.http.jsonMaxDepth }));
   koa.use(router);
   return { koa, closers: [{ close: () => historyCache.flush() }] };
 }

@@ -58,7 +58,7 @@ describe('attachments', () => {
   });
 
   it('answers 400 bad-parameters for a message with neither text nor attachments', async () => {
-    for (const body of [{}, { attachments: [] }]) {
+    for (const body of [{}, { attachments: [] }, { message: '' }, { message: '', attachments: [] }]) {
       expectError(await post(alice, body), 400, 'bad-parameters', /message.*attachment/);
     }
   });
@@ -94,6 +94,19 @@ describe('attachments', () => {
       .where('id', '=', both.data!.message_id)
       .executeTakeFirstOrThrow();
     expect(row).to.deep.equal({ text: 'look', attachments: [video, link, image] });
+  });
+
+  it('takes "message": "" beside attachments as an attachment-only message, as many clients send it', async () => {
+    const chat = await t.createChat(alice);
+    const res = await post(alice, { message: '', attachments: [link] }, chat);
+    expect(res.response.status).to.equal(201);
+    const row = await t.database.db
+      .selectFrom('messages')
+      .select(['text', 'attachments'])
+      .where('id', '=', res.data!.message_id)
+      .executeTakeFirstOrThrow();
+    expect(row).to.deep.equal({ text: '', attachments: [link] });
+    expect(await count(chat)).to.equal(1);
   });
 
   it('keeps only the fields of each type, not extra ones a client sends', async () => {

@@ -58,6 +58,48 @@ describe('binding to the contract', () => {
   });
 });
 
+describe('the statuses every operation declares', () => {
+  const document = readSpec().document as unknown as {
+    security: unknown[];
+    paths: Record<string, Record<string, Record<string, unknown>>>;
+  };
+  /** Operations that need no database, store or queue: they cannot meet one that is down. */
+  const NEEDS_NOTHING = new Set(['ping', 'getOpenApiSpec', 'getDocs', 'getDocsAsset']);
+  const operations = Object.values(document.paths).flatMap((item) =>
+    Object.entries(item)
+      .filter(([method]) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
+      .map(([method, op]) => ({ method, op })),
+  );
+
+  it('declares what any request can meet, and what its body, session, limit and dependencies add', () => {
+    const missing: string[] = [];
+    for (const { method, op } of operations) {
+      const declared = Object.keys(op.responses as object);
+      const needed = ['400', '408', '417', '431', '500'];
+      if (['post', 'put', 'patch'].includes(method)) needed.push('413');
+      if (((op.security as unknown[] | undefined) ?? document.security).length > 0) needed.push('401');
+      if (op['x-rate-limit'] !== 'none') needed.push('429');
+      if (!NEEDS_NOTHING.has(op.operationId as string)) needed.push('503');
+      const absent = needed.filter((status) => !declared.includes(status));
+      if (absent.length > 0) missing.push(`${op.operationId as string}: ${absent.join(', ')}`);
+    }
+    expect(operations.length).to.be.greaterThan(30);
+    expect(missing).to.deep.equal([]);
+  });
+
+  it('declares 404 on every operation with an id in its path', () => {
+    const missing = operations
+      .filter(({ op }) =>
+        (op.parameters as Array<{ $ref?: string; in?: string }> | undefined)?.some(
+          (p) => p.in === 'path' || /(ChatId|MessageId|TaskId|PeerUserName)$/.test(p.$ref ?? ''),
+        ),
+      )
+      .filter(({ op }) => !(op.responses as Record<string, unknown>)['404'])
+      .map(({ op }) => op.operationId);
+    expect(missing).to.deep.equal([]);
+  });
+});
+
 describe('request logging', () => {
   it('writes one line per request with its id, and never the Authorization header', async () => {
     const lines: Array<Record<string, unknown>> = [];

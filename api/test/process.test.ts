@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { testEnv } from './support/backends.ts';
 import { uniqueName } from './support/test-context.ts';
 import { freePort } from './support/free-port.ts';
+import { describeRealService, realService } from '../../shared/test/support/real-services.ts';
 
 const execFileAsync = promisify(execFile);
 /** What `make start` runs: the bundle of api/src/main.ts. */
@@ -135,4 +136,53 @@ describe('the API process (make start)', function () {
     expect(await response).to.equal(201);
     expect(await running.exit).to.equal(0);
   });
+
+  describeRealService(
+    "started as the original API's harness starts it (POSTGRES_*, AUTH_DISABLED, no DATABASE_URL)",
+    realService('PostgreSQL', 'TEST_POSTGRES_URL', 'postgres://postgres@127.0.0.1:5432/messenger_test'),
+    (url) => {
+      const harnessEnv = (target: string): Record<string, string> => {
+        const parsed = new URL(target);
+        return {
+          // Empty counts as unset: the harness sets no DATABASE_URL.
+          DATABASE_URL: '',
+          POSTGRES_HOSTS: parsed.host,
+          POSTGRES_DB: parsed.pathname.slice(1),
+          POSTGRES_USER: decodeURIComponent(parsed.username),
+          POSTGRES_PWD: decodeURIComponent(parsed.password),
+          AUTH_DISABLED: 'true',
+        };
+      };
+
+      it('uses that PostgreSQL: /ping_db answers 200, and the figure to the first /ping_db is printed', async () => {
+        const running = await startProcess(harnessEnv(url!));
+        try {
+          const started = Date.now() - running.startupMs;
+          let status = 0;
+          while (Date.now() - started < 10_000 && status !== 200) {
+            status = (await fetch(`${running.url}/ping_db`)).status;
+          }
+          expect(status).to.equal(200);
+          console.log(`      start-up to first /ping_db 200 (harness settings): ${Date.now() - started} ms`);
+          expect(running.output()).to.contain(new URL(url!).host);
+        } finally {
+          running.child.kill('SIGTERM');
+          expect(await running.exit).to.equal(0);
+        }
+      });
+
+      it('answers /ping_db 503 when the PostgreSQL it names is not there (no silent embedded fallback)', async () => {
+        const running = await startProcess({
+          ...harnessEnv('postgres://postgres@127.0.0.1:1/none'),
+          MIGRATE_ON_START: 'false',
+        });
+        try {
+          expect((await fetch(`${running.url}/ping_db`)).status).to.equal(503);
+        } finally {
+          running.child.kill('SIGTERM');
+          await running.exit;
+        }
+      });
+    },
+  );
 });

@@ -64,6 +64,10 @@ export interface Config {
     readonly prefetch: number;
     /** SEARCH_MAX_ATTEMPTS: a job that throws is tried this many times, then dead-lettered (default 3). */
     readonly maxAttempts: number;
+    /** AMQP_CONNECT_TIMEOUT_MS: the longest a connect to RabbitMQ (TCP and handshake) may take (default 2000). */
+    readonly connectTimeoutMs: number;
+    /** AMQP_PUBLISH_TIMEOUT_MS: a job the broker has not confirmed after this long is a 503 (default 2000). */
+    readonly publishTimeoutMs: number;
   };
   readonly search: {
     /** SEARCH_MAX_PHRASE_LENGTH: the longest phrase accepted (default 256). */
@@ -86,8 +90,19 @@ export interface Config {
     readonly sessionTouchSeconds: number;
   };
   readonly http: {
+    /**
+     * CORS_ORIGINS: comma-separated origins (`https://app.example.com`) whose browser apps may call
+     * the API, or `*` for any. Default: none (same-origin only).
+     */
+    readonly corsOrigins: readonly string[];
     /** BODY_LIMIT_BYTES: the largest JSON body accepted. */
     readonly bodyLimitBytes: number;
+    /**
+     * JSON_MAX_DEPTH: the deepest nesting of arrays and objects a JSON body may have (default 32; the
+     * contract's deepest body, a batch of messages with attachments, needs 5). Checked as soon as the
+     * body is parsed, before anything walks it recursively.
+     */
+    readonly jsonMaxDepth: number;
     /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get on SIGTERM before connections are cut. */
     readonly shutdownTimeoutMs: number;
   };
@@ -192,6 +207,27 @@ export function loadConfig(env: Env = process.env): Config {
       windowMs: Number(match[2] ?? 1) * unit[match[3] as keyof typeof unit],
     };
   };
+  /** `*`, or origins exactly as a browser sends them: scheme, host and port if not the default. */
+  const origins = (name: string): string[] => {
+    const list = str(name, '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    for (const entry of list) {
+      let origin: string | undefined;
+      try {
+        origin = new URL(entry).origin;
+      } catch {
+        origin = undefined;
+      }
+      if (entry !== '*' && origin !== entry) {
+        problems.push(
+          `${name}: "${entry}" is not an origin such as https://app.example.com (no path, no trailing slash)`,
+        );
+      }
+    }
+    return list;
+  };
   /** Addresses, CIDR ranges and proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`). */
   const proxies = (name: string): string[] => {
     const list = str(name, '')
@@ -276,6 +312,8 @@ export function loadConfig(env: Env = process.env): Config {
       deadLetterQueue: str('SEARCH_DEAD_LETTER_QUEUE', 'search_tasks_dead'),
       prefetch: int('SEARCH_PREFETCH', 10, 1, 1000),
       maxAttempts: int('SEARCH_MAX_ATTEMPTS', 3, 1, 100),
+      connectTimeoutMs: int('AMQP_CONNECT_TIMEOUT_MS', 2_000, 100, 600_000),
+      publishTimeoutMs: int('AMQP_PUBLISH_TIMEOUT_MS', 2_000, 100, 600_000),
     },
     search: {
       maxPhraseLength: int('SEARCH_MAX_PHRASE_LENGTH', 256, 4, 10_000),
@@ -294,7 +332,9 @@ export function loadConfig(env: Env = process.env): Config {
       ),
     },
     http: {
+      corsOrigins: origins('CORS_ORIGINS'),
       bodyLimitBytes: int('BODY_LIMIT_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),
+      jsonMaxDepth: int('JSON_MAX_DEPTH', 32, 8, 1000),
       shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     },
     throttling: {

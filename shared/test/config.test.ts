@@ -55,6 +55,8 @@ describe('config', () => {
           deadLetterQueue: 'search_tasks_dead',
           prefetch: 10,
           maxAttempts: 3,
+          connectTimeoutMs: 2_000,
+          publishTimeoutMs: 2_000,
         },
         search: {
           maxPhraseLength: 256,
@@ -64,7 +66,7 @@ describe('config', () => {
           pendingTtlSeconds: 3600,
         },
         auth: { disabled: false, sessionTtlSeconds: 3600, sessionTouchSeconds: 60 },
-        http: { bodyLimitBytes: 65536, shutdownTimeoutMs: 10_000 },
+        http: { corsOrigins: [], bodyLimitBytes: 65536, jsonMaxDepth: 32, shutdownTimeoutMs: 10_000 },
         throttling: {
           enabled: true,
           api: { max: 100, windowMs: 1000 },
@@ -137,6 +139,14 @@ describe('config', () => {
       expect(problems.join('\n')).to.contain('"nginx"').and.contain('"10.0.0.0/99"');
     });
 
+    it('accepts * or exact origins in CORS_ORIGINS, and names every entry that is not one', () => {
+      expect(loadConfig({ CORS_ORIGINS: '*' }).http.corsOrigins).to.deep.equal(['*']);
+      const problems = configErrorOf({
+        CORS_ORIGINS: 'https://ok.example, https://slash.example/, app.example.com, https://path.example/x',
+      }).problems;
+      expect(problems).to.have.length(3);
+    });
+
     it('treats an empty variable as unset', () => {
       const config = loadConfig({ PORT: '', DATABASE_URL: '', AUTH_DISABLED: '', LOG_LEVEL: '' });
       expect(config.port).to.equal(8080);
@@ -177,6 +187,8 @@ describe('config', () => {
         SEARCH_DEAD_LETTER_QUEUE: 'dlq',
         SEARCH_PREFETCH: '4',
         SEARCH_MAX_ATTEMPTS: '5',
+        AMQP_CONNECT_TIMEOUT_MS: '1500',
+        AMQP_PUBLISH_TIMEOUT_MS: '700',
         SEARCH_MAX_PHRASE_LENGTH: '64',
         SEARCH_MAX_RESULTS: '50',
         SEARCH_TIMEOUT_MS: '2000',
@@ -185,7 +197,9 @@ describe('config', () => {
         AUTH_DISABLED: 'true',
         SESSION_TTL_SECONDS: '7200',
         SESSION_TOUCH_SECONDS: '0',
+        CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
         BODY_LIMIT_BYTES: '2048',
+        JSON_MAX_DEPTH: '16',
         SHUTDOWN_TIMEOUT_MS: '500',
         MIGRATE_ON_START: 'false',
         THROTTLING: 'off',
@@ -232,6 +246,8 @@ describe('config', () => {
           deadLetterQueue: 'dlq',
           prefetch: 4,
           maxAttempts: 5,
+          connectTimeoutMs: 1_500,
+          publishTimeoutMs: 700,
         },
         search: {
           maxPhraseLength: 64,
@@ -241,7 +257,12 @@ describe('config', () => {
           pendingTtlSeconds: 120,
         },
         auth: { disabled: true, sessionTtlSeconds: 7200, sessionTouchSeconds: 0 },
-        http: { bodyLimitBytes: 2048, shutdownTimeoutMs: 500 },
+        http: {
+          corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+          bodyLimitBytes: 2048,
+          jsonMaxDepth: 16,
+          shutdownTimeoutMs: 500,
+        },
         throttling: {
           enabled: false,
           api: { max: 50, windowMs: 2000 },
@@ -324,6 +345,8 @@ describe('config', () => {
       ['DATABASE_POOL_SIZE', '1001'],
       ['SESSION_TTL_SECONDS', '0'],
       ['BODY_LIMIT_BYTES', '1023'],
+      ['JSON_MAX_DEPTH', '7'],
+      ['JSON_MAX_DEPTH', '1001'],
       ['SHUTDOWN_TIMEOUT_MS', '600001'],
       ['SEARCH_PREFETCH', '0'],
       ['SEARCH_PREFETCH', '1001'],

@@ -116,6 +116,27 @@ describe('dependency errors', () => {
           }
         });
 
+        it('a transaction whose statement times out fails after one timeout, not two (no ROLLBACK sent on the stuck connection)', async () => {
+          const database = await openPostgres(url, {
+            DATABASE_STATEMENT_TIMEOUT_MS: '0',
+            DATABASE_QUERY_TIMEOUT_MS: '1000',
+            DATABASE_BREAKER_MS: '0',
+          });
+          try {
+            const started = Date.now();
+            const err = await rejectionOf(() =>
+              database.db.transaction().execute(async (trx) => {
+                await sql`select pg_sleep(5)`.execute(trx);
+              }),
+            );
+            expect(err).to.be.instanceOf(DependencyUnavailableError);
+            // A ROLLBACK queued behind pg_sleep would wait out a second timeout (2 s in all).
+            expect(Date.now() - started).to.be.below(1_900);
+          } finally {
+            await database.close();
+          }
+        });
+
         it('a connection terminated inside a transaction is unavailable, and the process lives on', async () => {
           const database = await openPostgres(url);
           const admin = new pg.Client({ connectionString: url });

@@ -130,8 +130,24 @@ export class ChatsRepository {
       .execute();
   }
 
-  addMemberNow(chatId: string, userId: string): Promise<void> {
-    return this.addMember(this.db, chatId, userId);
+  /**
+   * Adds a member to a chat that still exists; answers false when it is gone. The chat row is
+   * locked first, as the foreign key check would lock it, so a delete of the chat running at the
+   * same time either ends before (no chat: false) or waits for this insert, and never turns it into
+   * a foreign key violation.
+   */
+  addMemberNow(chatId: string, userId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const chat = await trx
+        .selectFrom('chats')
+        .select('id')
+        .where('id', '=', chatId)
+        .forKeyShare()
+        .executeTakeFirst();
+      if (!chat) return false;
+      await this.addMember(trx, chatId, userId);
+      return true;
+    });
   }
 
   /** Removes a member; answers whether they were one. */

@@ -220,7 +220,10 @@ export class ChatsService {
       ? await this.users.findOrCreate(userName)
       : await this.users.findByName(userName);
     if (!user) throw new AppError('user-not-found', `no user named "${userName}"`);
-    await this.chats.addMemberNow(chatId, user.id);
+    // The chat may be deleted while this request runs (requireChat found it a moment ago).
+    if (!(await this.chats.addMemberNow(chatId, user.id))) {
+      throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
+    }
     await this.membership.set(chatId, user.id, true);
     return user.id;
   }

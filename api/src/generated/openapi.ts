@@ -675,13 +675,16 @@ export interface components {
         MessageText: string;
         /**
          * @description A message to post: its text (`message`), its attachments, or both. At least one of the two is
-         *     needed: a message without text and without attachments is 400 `bad-parameters`.
+         *     needed: a message without text and without attachments is 400 `bad-parameters`. An empty
+         *     `message` (`""`, what many clients send for "no text") with attachments is an attachment-only
+         *     message, the same as leaving `message` out.
          * @example {
          *       "message": "See you on Saturday!"
          *     }
          */
         NewMessage: {
-            message?: components["schemas"]["MessageText"];
+            /** @description The text, up to 10000 characters; `""` only beside attachments. */
+            message?: string;
             attachments?: components["schemas"]["Attachment"][];
         };
         /**
@@ -1156,7 +1159,13 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `bad-parameters`: a missing or malformed body (or one that is not `application/json`), a missing field, a wrong type or a value out of range. */
+        /**
+         * @description `bad-parameters`: a missing or malformed body (or one that is not `application/json`), a
+         *     missing field, a wrong type or a value out of range; a query parameter the operation does not
+         *     take, or one given more than once; a body nested deeper than `JSON_MAX_DEPTH` (default 32); a
+         *     `Content-Encoding` other than `identity`, `gzip`, `deflate` or `br`, or a body that is not
+         *     compressed as its `Content-Encoding` says; or a request the HTTP server cannot parse at all.
+         */
         BadParameters: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1167,6 +1176,63 @@ export interface components {
                  * @example {
                  *       "message": "bad-parameters",
                  *       "detail": "query parameter \"limit\" must be <= 1000"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `bad-parameters`: the request (headers and body) did not arrive within the server's time
+         *     limit (30 s), so the HTTP server gave up on it before any operation ran.
+         */
+        RequestTimeout: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "bad-parameters",
+                 *       "detail": "the request did not arrive in time"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `bad-parameters`: an `Expect` header other than `100-continue`, which the server cannot meet;
+         *     the request is refused before any operation runs.
+         */
+        ExpectationFailed: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "bad-parameters",
+                 *       "detail": "Expect: \"100-continue\" is the only expectation this server meets"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `bad-parameters`: the request line and headers together are over 16 KiB, so the HTTP server
+         *     refused the request before any operation ran.
+         */
+        RequestHeadersTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "bad-parameters",
+                 *       "detail": "the request headers are over 16384 bytes"
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -1357,8 +1423,8 @@ export interface components {
          *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
          *     running, a repeat waits for it (up to 5 seconds), then answers 409
          *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
-         *     key is free again. Use a fresh random value (a UUID) per message.
-         * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+         *     key is free again. Use a fresh random value (a UUID) per message (no example here: a fixed one
+         *     pre-filled by a docs page is 409 on its second use).
          */
         IdempotencyKey: string;
         /**
@@ -1384,8 +1450,8 @@ export interface components {
         PeerUserName: string;
         /**
          * @description The caller, as the original API named it. With a session: optional, and it must be the
-         *     caller. With `AUTH_DISABLED=true`: the caller.
-         * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+         *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+         *     403.)
          */
         CallerUserIdOptional: string;
         /**
@@ -1430,6 +1496,11 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
+            400: components["responses"]["BadParameters"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     pingDb: {
@@ -1451,6 +1522,11 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
+            400: components["responses"]["BadParameters"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1473,6 +1549,11 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            400: components["responses"]["BadParameters"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             /** @description A dependency does not answer. */
             503: {
                 headers: {
@@ -1504,6 +1585,12 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            400: components["responses"]["BadParameters"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
             /** @description A dependency does not answer. */
             503: {
                 headers: {
@@ -1535,6 +1622,11 @@ export interface operations {
                     "application/yaml": string;
                 };
             };
+            400: components["responses"]["BadParameters"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     getDocs: {
@@ -1556,6 +1648,11 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            400: components["responses"]["BadParameters"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     getDocsAsset: {
@@ -1581,7 +1678,12 @@ export interface operations {
                     "application/javascript": string;
                 };
             };
+            400: components["responses"]["BadParameters"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
     register: {
@@ -1614,6 +1716,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadParameters"];
+            408: components["responses"]["RequestTimeout"];
             /** @description `user-already-exists`: the name is taken. */
             409: {
                 headers: {
@@ -1631,7 +1734,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1667,8 +1772,11 @@ export interface operations {
             };
             400: components["responses"]["BadParameters"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1692,8 +1800,13 @@ export interface operations {
                     "application/json": components["schemas"]["Ok"];
                 };
             };
+            400: components["responses"]["BadParameters"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1750,8 +1863,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1775,8 +1891,13 @@ export interface operations {
                     "application/json": components["schemas"]["EndedSessions"];
                 };
             };
+            400: components["responses"]["BadParameters"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1802,8 +1923,12 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadParameters"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1813,8 +1938,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -1848,7 +1973,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1858,8 +1986,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -1901,8 +2029,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1912,8 +2043,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -1956,8 +2087,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1967,8 +2101,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -1994,10 +2128,14 @@ export interface operations {
                     "application/json": components["schemas"]["SearchTaskStatus"];
                 };
             };
+            400: components["responses"]["BadParameters"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2007,8 +2145,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2045,6 +2183,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            408: components["responses"]["RequestTimeout"];
             /** @description `task-not-complete` (still `WAITING` or `IN_PROCESS`: poll the status) or `task-failed`. */
             409: {
                 headers: {
@@ -2061,7 +2200,9 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2071,8 +2212,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2102,7 +2243,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2112,8 +2256,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2141,7 +2285,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2151,8 +2298,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2189,7 +2336,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2199,8 +2349,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2241,8 +2391,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2253,7 +2406,6 @@ export interface operations {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
                  *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
                  */
                 user_id?: string;
             };
@@ -2286,7 +2438,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2296,8 +2451,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2355,7 +2510,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2365,8 +2523,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2378,8 +2536,8 @@ export interface operations {
                  *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
                  *     running, a repeat waits for it (up to 5 seconds), then answers 409
                  *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
-                 *     key is free again. Use a fresh random value (a UUID) per message.
-                 * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+                 *     key is free again. Use a fresh random value (a UUID) per message (no example here: a fixed one
+                 *     pre-filled by a docs page is 409 on its second use).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2419,9 +2577,12 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["IdempotencyConflict"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2431,8 +2592,8 @@ export interface operations {
             query: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2471,7 +2632,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2481,8 +2645,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2494,8 +2658,8 @@ export interface operations {
                  *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
                  *     running, a repeat waits for it (up to 5 seconds), then answers 409
                  *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
-                 *     key is free again. Use a fresh random value (a UUID) per message.
-                 * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+                 *     key is free again. Use a fresh random value (a UUID) per message (no example here: a fixed one
+                 *     pre-filled by a docs page is 409 on its second use).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2544,9 +2708,12 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["IdempotencyConflict"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2588,7 +2755,10 @@ export interface operations {
             };
             400: components["responses"]["BadParameters"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2598,8 +2768,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2623,7 +2793,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2633,8 +2806,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2669,8 +2842,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2700,6 +2876,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserProfile"];
                 };
             };
+            400: components["responses"]["BadParameters"];
             401: components["responses"]["Unauthorized"];
             /** @description `user-not-found`: no user has this id. */
             404: {
@@ -2717,7 +2894,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2727,8 +2907,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
                 /**
@@ -2779,7 +2959,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2789,8 +2972,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2802,8 +2985,8 @@ export interface operations {
                  *     body (or another path) is 409 `idempotency-key-reused`. While the first request is still
                  *     running, a repeat waits for it (up to 5 seconds), then answers 409
                  *     `idempotency-key-in-progress`: retry later. Only successes are remembered: after an error the
-                 *     key is free again. Use a fresh random value (a UUID) per message.
-                 * @example 5f0c1c9e-6a3b-4d2e-9f71-2b8d0c4e7a19
+                 *     key is free again. Use a fresh random value (a UUID) per message (no example here: a fixed one
+                 *     pre-filled by a docs page is 409 on its second use).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2871,9 +3054,12 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["IdempotencyConflict"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2883,8 +3069,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -2914,6 +3100,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadParameters"];
             401: components["responses"]["Unauthorized"];
             /** @description `forbidden`: the caller is not a member of the chat, is neither the author nor an owner, or `user_id` is not the caller. */
             403: {
@@ -2932,7 +3119,10 @@ export interface operations {
                 };
             };
             404: components["responses"]["ChatOrMessageNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2942,8 +3132,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller, as the original API named it. With a session: optional, and it must be the
-                 *     caller. With `AUTH_DISABLED=true`: the caller.
-                 * @example 9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
                  */
                 user_id?: components["parameters"]["CallerUserIdOptional"];
             };
@@ -3017,8 +3207,11 @@ export interface operations {
                 };
             };
             404: components["responses"]["ChatOrMessageNotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { AppError, projectRoot } from '@messenger/shared';
 import type { Caller } from '../auth/caller.ts';
 import type { HandlerInput, HandlerMap, OperationId, Reply } from './handler-types.ts';
+import { decodablePath } from './request-path.ts';
 import type { RateLimitClass } from './throttle.ts';
 
 /** The contract, at the root of the repository. */
@@ -126,6 +127,12 @@ function describeOne(e: ValidationError): string {
     }
     return `${where === 'query' ? 'query parameter' : 'parameter'} "${missing}" is required`;
   }
+  if (e.keyword === 'additionalProperties' && typeof e.params?.additionalProperty === 'string') {
+    const name = e.params.additionalProperty;
+    return where === 'query'
+      ? `query parameter "${name}" is not accepted here`
+      : `${subject} must not have "${name}"`;
+  }
   if (e.params?.pattern === NO_NUL_PATTERN) return `${subject} must not contain NUL (\\u0000) characters`;
   if (e.keyword === 'enum' && Array.isArray(e.params?.allowedValues)) {
     return `${subject} must be one of: ${(e.params.allowedValues as unknown[]).join(', ')}`;
@@ -201,6 +208,10 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
       );
     },
     validationFail: (c: OpenApiContext) => {
+      // No parameter of the contract is a list, so a repeated one is the mistake, whatever ajv says.
+      const repeated = Object.entries(c.request.query ?? {}).find(([, value]) => Array.isArray(value));
+      if (repeated)
+        throw new AppError('bad-parameters', `query parameter "${repeated[0]}" is given more than once`);
       const errors = c.validation.errors ?? [];
       const detail = describeValidationError(errors) || 'the request does not match the contract';
       throw new AppError('bad-parameters', detail);
@@ -232,15 +243,15 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
   if (missing.length > 0) throw new Error(`operations without a handler: ${missing.join(', ')}`);
 
   return async (koa) => {
-    await api.handleRequest(
-      {
-        method: koa.method,
-        path: koa.path,
-        query: koa.query as Record<string, string | string[]>,
-        headers: koa.headers as Record<string, string | string[]>,
-        body: (koa.request as { body?: unknown }).body,
-      },
-      koa,
-    );
+    const request = {
+      method: koa.method,
+      path: decodablePath(koa.path),
+      query: koa.query as Record<string, string | string[]>,
+      headers: koa.headers as Record<string, string | string[]>,
+    };
+    // The body is read only for a request that reaches an operation: an unknown route or method is
+    // 404/405 whatever its body (json-body.ts).
+    if (api.router.matchOperation(request)) await koa.state.readBody?.();
+    await api.handleRequest({ ...request, body: (koa.request as { body?: unknown }).body }, koa);
   };
 }

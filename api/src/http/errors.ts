@@ -10,17 +10,6 @@ function fromDatabaseEncoding(err: unknown): AppError | undefined {
     : undefined;
 }
 
-/** Maps what body parsing throws (raw-body / co-body errors) onto the documented codes. */
-function fromBodyParser(err: unknown, bodyLimit: string): AppError | undefined {
-  const e = err as { status?: number; type?: string; expose?: boolean };
-  if (e?.type === 'entity.too.large' || e?.status === 413) {
-    return new AppError('payload-too-large', `the body is over ${bodyLimit}`);
-  }
-  if (e?.status === 415) return new AppError('bad-parameters', 'send the body as application/json');
-  if (e?.status === 400) return new AppError('bad-parameters', 'the body is not valid JSON');
-  return undefined;
-}
-
 /**
  * The one place errors become HTTP: an AppError renders as its code; a dependency that does not
  * answer (classified where its driver is wrapped, shared/src/db and store) as 503; anything else as
@@ -29,7 +18,6 @@ function fromBodyParser(err: unknown, bodyLimit: string): AppError | undefined {
 export function renderError(ctx: Context, err: unknown): void {
   const known =
     (isAppError(err) ? err : undefined) ??
-    fromBodyParser(err, String(ctx.state.bodyLimit ?? 'the limit')) ??
     fromDatabaseEncoding(err) ??
     (isDependencyUnavailable(err)
       ? new AppError('service-unavailable', `the ${err.dependency} does not answer: try again`)

@@ -69,7 +69,7 @@ export class MessagesService {
     message: string | NewMessageInput,
     beforeCommit?: BeforeCommit,
   ): Promise<string> {
-    const content = toContent(typeof message === 'string' ? { message } : message, 'the body');
+    const content = toContent(typeof message === 'string' ? { message } : message, '');
     const [id] = await this.store(caller, userIdParam, chatId, [content], beforeCommit);
     return id!;
   }
@@ -82,7 +82,7 @@ export class MessagesService {
     messages: NewMessageInput[],
     beforeCommit?: BeforeCommit,
   ): Promise<string[]> {
-    const contents = messages.map((m, i) => toContent(m, `body field "messages.${i}"`));
+    const contents = messages.map((m, i) => toContent(m, `messages.${i}.`));
     return this.store(caller, userIdParam, chatId, contents, beforeCommit);
   }
 
@@ -224,13 +224,15 @@ const messageNotFound = (messageId: string) =>
  * contract cannot say "one of two fields" readably), and of each attachment only the fields of its
  * type, so that nothing a client adds beyond the contract is kept.
  */
-function toContent(input: NewMessageInput, where: string): NewMessageContent {
+/** `field` prefixes the body fields named in an error: `""` for a post, `messages.3.` in a batch. */
+function toContent(input: NewMessageInput, field: string): NewMessageContent {
   const attachments = (input.attachments ?? []).map(pickAttachmentFields);
+  // `""` is what many clients send for "no text": fine beside attachments, as leaving it out is.
   const text = input.message ?? '';
   if (text === '' && attachments.length === 0) {
     throw new AppError(
       'bad-parameters',
-      `${where} needs text ("message") or at least one attachment ("attachments")`,
+      `body field "${field}message" must hold text, or "${field}attachments" at least one attachment`,
     );
   }
   return { text, attachments };

@@ -4,12 +4,15 @@ import path from 'node:path';
 import { AppError, type Database, type Queue, type Store } from '@messenger/shared';
 import type { Handler } from '../http/handler-types.ts';
 
-/** The Swagger UI files the docs page loads, and their media types: nothing else is served. */
-const DOCS_ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css',
-  'swagger-ui-bundle.js': 'application/javascript',
-  'swagger-ui-standalone-preset.js': 'application/javascript',
-};
+/**
+ * The Swagger UI files the docs page loads, and their media types: nothing else is served. A Map,
+ * so a name such as `__proto__` or `constructor` finds nothing rather than an inherited property.
+ */
+const DOCS_ASSETS = new Map<string, string>([
+  ['swagger-ui.css', 'text/css'],
+  ['swagger-ui-bundle.js', 'application/javascript'],
+  ['swagger-ui-standalone-preset.js', 'application/javascript'],
+]);
 const swaggerUiDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 const DOCS_PAGE = `<!doctype html>
@@ -98,7 +101,7 @@ export function systemHandlers(
         const init = `window.ui = SwaggerUIBundle({ url: '/openapi.yaml', dom_id: '#swagger-ui' });\n`;
         return { status: 200, body: init, type: 'application/javascript' };
       }
-      const type = DOCS_ASSETS[name];
+      const type = DOCS_ASSETS.get(name);
       if (!type) throw new AppError('not-found', `no docs asset "${name}"`);
       let content = assetCache.get(name);
       if (content === undefined) {

@@ -26,20 +26,29 @@ export class ContractValidator {
 
   /** Answers the problems found (empty when the response honours the contract). */
   problems(method: string, url: URL, status: number, headers: Headers, body: unknown): string[] {
+    return this.problemsAt(method, url.pathname, status, headers, body);
+  }
+
+  /** The operation a request for this method and path (as sent) reaches, if any. */
+  operationAt(method: string, path: string): string | undefined {
+    return this.api.matchOperation({ method: method.toLowerCase(), path, headers: {}, query: {} })
+      ?.operationId;
+  }
+
+  /**
+   * The same, for a path exactly as it was sent (a `URL` would resolve `..` and re-encode, so it
+   * could name another operation than the server saw).
+   */
+  problemsAt(method: string, path: string, status: number, headers: Headers, body: unknown): string[] {
     const found: string[] = [];
     if (!headers.get('x-request-id')) found.push('no X-Request-Id header');
-    const operation = this.api.matchOperation({
-      method: method.toLowerCase(),
-      path: url.pathname,
-      headers: Object.fromEntries(headers.entries()),
-      query: Object.fromEntries(url.searchParams.entries()),
-    });
+    const operation = this.api.matchOperation({ method: method.toLowerCase(), path, headers: {}, query: {} });
     const isErrorBody = (b: unknown) =>
       typeof b === 'object' && b !== null && typeof (b as { message?: unknown }).message === 'string';
     if (!operation) {
       // Unknown routes and methods: only the generic error body applies.
       if (![404, 405].includes(status) || !isErrorBody(body)) {
-        found.push(`${method} ${url.pathname} matches no operation and answered ${status}`);
+        found.push(`${method} ${path} matches no operation and answered ${status}`);
       }
       return found;
     }

@@ -47,9 +47,10 @@ function isUnavailableSqlState(code: string | undefined): boolean {
  * - a query that times out, or fails on a lost connection, drops its client instead of returning it
  *   to the pool, so the next request gets a fresh connection rather than one stuck behind a dead
  *   query;
- * - a breaker: after a connect or query timeout, new work fails at once for
- *   `breakerMs`, so requests do not queue behind a server that does not answer. The first request
- *   after that window tries again.
+ * - a breaker: after a connect or query timeout, new work fails at once for `breakerMs` (new
+ *   connections and statements on connections already held), so requests do not queue behind a
+ *   server that does not answer, nor wait out a second timeout on a connection that already
+ *   failed. The first request after that window tries again.
  */
 export class HardenedPool implements PostgresPool {
   readonly pool: pg.Pool;
@@ -112,6 +113,13 @@ export class HardenedPool implements PostgresPool {
 
   private wrap(client: pg.PoolClient): PostgresPoolClient {
     const query = async <R>(text: string, parameters: ReadonlyArray<unknown>) => {
+      // Not even sent on a connection that failed (the ROLLBACK after a timeout would wait out a
+      // timeout of its own) or while the breaker is open. Such a connection is dropped on release,
+      // and the server rolls back whatever transaction it had open.
+      if (this.broken.has(client) || this.breaker.open) {
+        this.broken.add(client);
+        throw new DependencyUnavailableError('database', 'the database did not answer a moment ago');
+      }
       try {
         const result = await this.withTimeout(client, client.query(text, [...parameters]));
         return result as unknown as PostgresQueryResult<R>;

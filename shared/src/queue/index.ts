@@ -18,5 +18,9 @@ export { declareTopology, deleteTopology, type QueueTopology } from './topology.
 export async function connectQueue(config: Pick<Config, 'queue'>, logger?: QueueLogger): Promise<Queue> {
   const { queue } = config;
   if (queue.backend === 'memory') return new MemoryQueue(queue, logger);
-  return new AmqpQueue(queue.url, queue, { logger }).connect();
+  return new AmqpQueue(queue.url, queue, {
+    logger,
+    connectTimeoutMs: queue.connectTimeoutMs,
+    publishTimeoutMs: queue.publishTimeoutMs,
+  }).connect();
 }
