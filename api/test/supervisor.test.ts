@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { isAlive } from '../../test/support/processes.ts';
+import { isAlive, processTree, signalAll } from '../../test/support/processes.ts';
 import { buildBundles } from './support/api-process.ts';
 import { testEnv, uniqueTopology } from './support/backends.ts';
 import { freePort } from './support/free-port.ts';
@@ -65,6 +65,16 @@ const pids = (s: Supervisor, child: string) =>
     .filter((e) => e.msg === `${child} started` && e.child === child)
     .map((e) => e.pid!);
 
+/**
+ * After a failed test: the supervisor and whatever it runs right now, found by parent links (never by
+ * pids from its log, which may belong to someone else by now).
+ */
+function killAll(supervisor: Supervisor): void {
+  const { pid, exitCode, signalCode } = supervisor.process;
+  if (pid === undefined || exitCode !== null || signalCode !== null) return;
+  signalAll(processTree(pid), 'SIGKILL');
+}
+
 const answers = (url: string) =>
   fetch(`${url}/ping`, { signal: AbortSignal.timeout(1_000) }).then(
     (r) => r.status === 200,
@@ -104,6 +114,7 @@ describe('make start supervises its children', function () {
         );
       const firstConsumer = pids(supervisor, 'consumer')[0];
 
+      expect(processTree(supervisor.process.pid!)).to.include(firstApi);
       process.kill(firstApi!, 'SIGKILL');
       const killed = Date.now();
       await until(supervisor, 'a second API', () => pids(supervisor, 'api').length === 2);
@@ -115,6 +126,7 @@ describe('make start supervises its children', function () {
 
       if (amqp) {
         expect(pids(supervisor, 'consumer'), 'the consumer was not touched').to.deep.equal([firstConsumer]);
+        expect(processTree(supervisor.process.pid!)).to.include(firstConsumer);
         process.kill(firstConsumer!, 'SIGKILL');
         await until(supervisor, 'a second consumer', () => pids(supervisor, 'consumer').length === 2);
         await until(
@@ -131,10 +143,7 @@ describe('make start supervises its children', function () {
       expect(await supervisor.exit, supervisor.output()).to.equal(0);
       expect(children.filter(isAlive), 'children still running').to.deep.equal([]);
     } finally {
-      supervisor.process.kill('SIGKILL');
-      for (const pid of [...pids(supervisor, 'api'), ...pids(supervisor, 'consumer')]) {
-        if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-      }
+      killAll(supervisor);
     }
   });
 
@@ -156,15 +165,14 @@ describe('make start supervises its children', function () {
       const code = await Promise.race([supervisor.exit, sleep(10_000).then(() => 'still running')]);
       expect(code, supervisor.output()).to.equal(0);
     } finally {
-      supervisor.process.kill('SIGKILL');
-      for (const pid of pids(supervisor, 'api')) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      killAll(supervisor);
     }
   });
 
   it('does not restart a child with bad configuration: everything stops with exit code 2', async () => {
     const supervisor = startSupervisor({ ...env(), SESSION_TTL_SECONDS: '-5' }, await freePort());
     const code = await Promise.race([supervisor.exit, sleep(30_000).then(() => 'still running')]);
-    supervisor.process.kill('SIGKILL');
+    killAll(supervisor);
     expect(code, supervisor.output()).to.equal(2);
     expect(supervisor.output()).to.contain('SESSION_TTL_SECONDS=-5');
     expect(pids(supervisor, 'api')).to.have.length(1);
