@@ -5,10 +5,11 @@
 // `node scripts/build.mjs --if-stale` builds only when a source the last bundle was made from has
 // changed since (or there is no bundle): `make start` runs it on every start, and a start must not
 // pay for a build it does not need.
+import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 
 const ownCode = /^(\.|\/|@messenger\/)/;
-const OUTPUTS = ['api/dist/main.js', 'consumer/dist/main.js'];
+const OUTPUTS = ['api/dist/main.js', 'consumer/dist/main.js', 'api/dist/openapi.json'];
 /** The files the last bundle was built from (esbuild's metafile inputs), with the build script itself. */
 const INPUTS_FILE = 'api/dist/inputs.json';
 
@@ -57,5 +58,16 @@ const result = await build({
     },
   ],
 });
-const inputs = [...Object.keys(result.metafile.inputs), 'scripts/build.mjs', 'package-lock.json'];
+// The contract, parsed now rather than at every start (api/src/http/contract.ts, readSpec).
+const { parse } = await import('yaml');
+const specText = await readFile('openapi.yaml', 'utf8');
+const sha256 = createHash('sha256').update(specText).digest('hex');
+await writeFile('api/dist/openapi.json', JSON.stringify({ sha256, document: parse(specText) }));
+
+const inputs = [
+  ...Object.keys(result.metafile.inputs),
+  'scripts/build.mjs',
+  'package-lock.json',
+  'openapi.yaml',
+];
 await writeFile(INPUTS_FILE, JSON.stringify(inputs));

@@ -54,6 +54,21 @@ describe('AUTH_DISABLED=true (the original API, no sessions)', () => {
   const read = (chat_id: string, query: { limit: number; from?: string; user_id?: string }) =>
     t.api.GET('/v1/chats/{chat_id}/messages', { params: { path: { chat_id }, query } });
 
+  it("takes the course suite's posts to …/messages?chat_id=&user_id= (an extra parameter is ignored)", async () => {
+    const chatId = await newChat();
+    const userId = await addNewUser(chatId);
+    for (let i = 1; i <= 5; i++) {
+      const res = await t.raw('POST', `/v1/chats/${chatId}/messages?chat_id=${chatId}&user_id=${userId}`, {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: `m${i}` }),
+      });
+      expect(res.status).to.equal(201);
+    }
+    const { data } = await read(chatId, { limit: 3, user_id: userId });
+    expect(textsOf(data!.messages)).to.deep.equal(['m1', 'm2', 'm3']);
+    expect(data!.next?.iterator).to.be.a('string');
+  });
+
   /** A chat with one member, who posted messages m1 … m`count`. */
   async function chatWithMessages(count: number): Promise<{ chatId: string; userId: string }> {
     const chatId = await newChat();

@@ -31,7 +31,12 @@ async function startInstance(env: Record<string, string>): Promise<Instance> {
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`instance exited: ${err}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      // 'close' comes after the last of its output has been read.
+      if (child.stdout && !child.stdout.readableEnded)
+        await new Promise((resolve) => child.once('close', resolve));
+      throw new Error(`instance exited (${child.exitCode ?? child.signalCode}): ${err}`);
+    }
     if (Date.now() > until) throw new Error(`instance did not answer: ${err}`);
     const ok = await fetch(`${url}/ping`).then(
       (r) => r.ok,

@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { createRequire } from 'node:module';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { connectDatabase, loadConfig } from '@messenger/shared';
 import type { components } from '../src/generated/openapi.ts';
@@ -5,6 +9,27 @@ import { TestContext } from './support/test-context.ts';
 
 /** A 503 of /check is a health report, not an error body. */
 const report = (error: unknown) => error as components['schemas']['Health'];
+
+const require = createRequire(import.meta.url);
+
+/** A GET with exactly these headers (fetch would add and undo its own Accept-Encoding). */
+function rawGet(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, base), { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('system endpoints', () => {
   let t: TestContext;
@@ -82,6 +107,41 @@ describe('system endpoints', () => {
     expect(css.headers.get('content-type')).to.match(/css/);
     const init = await t.raw('GET', '/docs/docs-init.js');
     expect(init.text).to.contain("url: '/openapi.yaml'");
+  });
+
+  it('sends the docs assets compressed as the client accepts, cacheable, and 304 for a current copy', async () => {
+    const original = readFileSync(require.resolve('swagger-ui-dist/swagger-ui-bundle.js'));
+    const get = (headers: Record<string, string>) => rawGet(t.baseUrl, '/docs/swagger-ui-bundle.js', headers);
+
+    const br = await get({ 'accept-encoding': 'gzip, deflate, br' });
+    expect(br.status).to.equal(200);
+    expect(br.headers['content-encoding']).to.equal('br');
+    expect(br.body.length).to.be.below(original.length / 3);
+    expect(brotliDecompressSync(br.body).equals(original)).to.equal(true);
+    expect(br.headers['cache-control']).to.equal('public, max-age=86400');
+    expect(br.headers['vary']).to.match(/accept-encoding/i);
+
+    const gz = await get({ 'accept-encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).to.equal('gzip');
+    expect(gunzipSync(gz.body).equals(original)).to.equal(true);
+
+    const plain = await get({ 'accept-encoding': 'identity, br;q=0' });
+    expect(plain.headers['content-encoding']).to.equal(undefined);
+    expect(plain.body.equals(original)).to.equal(true);
+
+    const etag = String(br.headers['etag']);
+    const again = await get({ 'if-none-match': etag, 'accept-encoding': 'br' });
+    expect(again.status).to.equal(304);
+    expect(again.body.length).to.equal(0);
+  });
+
+  it('serves a favicon the docs page links to', async () => {
+    const page = await t.raw('GET', '/docs');
+    expect(page.text).to.contain('rel="icon"');
+    const icon = await rawGet(t.baseUrl, '/docs/favicon-32x32.png', {});
+    expect(icon.status).to.equal(200);
+    expect(icon.headers['content-type']).to.equal('image/png');
+    expect(icon.body.subarray(1, 4).toString()).to.equal('PNG');
   });
 
   it('answers 404 not-found for a docs asset it does not serve (no path traversal)', async () => {

@@ -36,7 +36,10 @@ export interface Config {
     readonly backend: StoreBackend;
     readonly url: string;
     readonly keyPrefix: string;
-    /** REDIS_CONNECT_TIMEOUT_MS: the longest a (re)connect may take (default 1000). */
+    /**
+     * REDIS_CONNECT_TIMEOUT_MS: the longest a (re)connect may take (default 3000). Requests never wait
+     * for it: while disconnected, commands fail at once.
+     */
     readonly connectTimeoutMs: number;
     /** REDIS_COMMAND_TIMEOUT_MS: a command without an answer fails after this long (default 1000). */
     readonly commandTimeoutMs: number;
@@ -295,7 +298,7 @@ export function loadConfig(env: Env = process.env): Config {
         'memory://': 'memory',
       }),
       keyPrefix: str('REDIS_KEY_PREFIX', 'messenger:'),
-      connectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 1_000, 100, 600_000),
+      connectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 3_000, 100, 600_000),
       commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 1_000, 50, 600_000),
       breakerMs: int('REDIS_BREAKER_MS', 1_000, 0, 60_000),
     },

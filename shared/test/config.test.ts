@@ -41,7 +41,7 @@ describe('config', () => {
           backend: 'memory',
           url: 'memory://',
           keyPrefix: 'messenger:',
-          connectTimeoutMs: 1_000,
+          connectTimeoutMs: 3_000,
           commandTimeoutMs: 1_000,
           breakerMs: 1_000,
         },

@@ -119,7 +119,8 @@ export interface paths {
         };
         /**
          * A Swagger UI asset
-         * @description The scripts and styles the Swagger UI page loads.
+         * @description The scripts, styles and icon the Swagger UI page loads: compressed (brotli or gzip, as the
+         *     client's `Accept-Encoding` allows) and cacheable for a day, with an `ETag` for revalidation.
          */
         get: operations["getDocsAsset"];
         put?: never;
@@ -1161,8 +1162,9 @@ export interface components {
         };
         /**
          * @description `bad-parameters`: a missing or malformed body (or one that is not `application/json`), a
-         *     missing field, a wrong type or a value out of range; a query parameter the operation does not
-         *     take, or one given more than once; a body nested deeper than `JSON_MAX_DEPTH` (default 32); a
+         *     missing field, a wrong type or a value out of range; a query parameter the operation takes
+         *     given more than once (parameters it does not take are ignored); a body nested deeper than
+         *     `JSON_MAX_DEPTH` (default 32); a
          *     `Content-Encoding` other than `identity`, `gzip`, `deflate` or `br`, or a body that is not
          *     compressed as its `Content-Encoding` says; or a request the HTTP server cannot parse at all.
          */
@@ -1658,7 +1660,10 @@ export interface operations {
     getDocsAsset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a copy the client holds; 304 when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @example swagger-ui.css */
                 asset: string;
@@ -1671,12 +1676,28 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `public, max-age=86400` */
+                    "Cache-Control"?: string;
+                    /** @description Names this version of the asset (the swagger-ui-dist release and file). */
+                    ETag?: string;
+                    /** @description `br` or `gzip` when the client accepts it; absent for identity. */
+                    "Content-Encoding"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/css": string;
                     "application/javascript": string;
+                    "image/png": string;
                 };
+            };
+            /** @description The client's copy (`If-None-Match`) is current; no body. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadParameters"];
             404: components["responses"]["NotFound"];

@@ -1,25 +1,13 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { AppError, type Database, type Queue, type Store } from '@messenger/shared';
 import type { Handler } from '../http/handler-types.ts';
-
-/**
- * The Swagger UI files the docs page loads, and their media types: nothing else is served. A Map,
- * so a name such as `__proto__` or `constructor` finds nothing rather than an inherited property.
- */
-const DOCS_ASSETS = new Map<string, string>([
-  ['swagger-ui.css', 'text/css'],
-  ['swagger-ui-bundle.js', 'application/javascript'],
-  ['swagger-ui-standalone-preset.js', 'application/javascript'],
-]);
-const swaggerUiDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+import { chooseEncoding, DOCS_CACHE_CONTROL, DocsAssets } from './docs-assets.ts';
 
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>Messenger API</title>
+  <link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
   <link rel="stylesheet" href="/docs/swagger-ui.css">
 </head>
 <body>
@@ -68,7 +56,7 @@ export function systemHandlers(
   getDocs: Handler<'getDocs'>;
   getDocsAsset: Handler<'getDocsAsset'>;
 } {
-  const assetCache = new Map<string, Buffer | string>();
+  const assets = new DocsAssets();
   const checkHealth = async () => {
     const [db, st, q] = await Promise.all([
       timed(database.backend, () => database.ping()),
@@ -94,21 +82,27 @@ export function systemHandlers(
     },
     getOpenApiSpec: () => ({ status: 200, body: specText, type: 'application/yaml' }),
     getDocs: () => ({ status: 200, body: DOCS_PAGE, type: 'text/html' }),
-    getDocsAsset: async ({ params }) => {
+    getDocsAsset: async ({ params, koa }) => {
       const name = params.asset;
       if (name === 'docs-init.js') {
         // A file of its own rather than an inline script, so a strict CSP can forbid inline code.
         const init = `window.ui = SwaggerUIBundle({ url: '/openapi.yaml', dom_id: '#swagger-ui' });\n`;
         return { status: 200, body: init, type: 'application/javascript' };
       }
-      const type = DOCS_ASSETS.get(name);
-      if (!type) throw new AppError('not-found', `no docs asset "${name}"`);
-      let content = assetCache.get(name);
-      if (content === undefined) {
-        content = await readFile(path.join(swaggerUiDir, name));
-        assetCache.set(name, content);
+      const asset = await assets.get(name);
+      if (!asset) throw new AppError('not-found', `no docs asset "${name}"`);
+      const cacheHeaders = { ETag: asset.etag, 'Cache-Control': DOCS_CACHE_CONTROL, Vary: 'Accept-Encoding' };
+      const known = koa.get('if-none-match');
+      if (known.split(',').some((tag) => tag.trim().replace(/^W\//, '') === asset.etag)) {
+        return { status: 304, body: undefined, headers: cacheHeaders };
       }
-      return { status: 200, body: content as unknown as string, type };
+      const encoding = chooseEncoding(koa.get('accept-encoding'), asset.type);
+      return {
+        status: 200,
+        body: asset.bodies[encoding] as unknown as string,
+        type: asset.type,
+        headers: { ...cacheHeaders, ...(encoding !== 'identity' && { 'Content-Encoding': encoding }) },
+      };
     },
   };
 }

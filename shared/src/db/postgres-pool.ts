@@ -92,9 +92,11 @@ export class HardenedPool implements PostgresPool {
     try {
       client = await this.pool.connect();
     } catch (err) {
-      // A refusal comes back at once; only a wait that ran out (a server that does not answer, or
-      // every connection stuck) is worth failing the next requests fast for.
-      if (!isNetworkError(err)) this.breaker.trip();
+      // A refusal, or the server's own answer ("starting up", 57P03), comes back at once; only a
+      // wait that ran out (a server that does not answer, or every connection stuck) is worth
+      // failing the next requests fast for. Tripping on the others would hold back the first
+      // request after a restart by up to the breaker's window.
+      if (!isNetworkError(err) && !(err instanceof pg.DatabaseError)) this.breaker.trip();
       throw new DependencyUnavailableError('database', 'could not get a database connection', {
         cause: err,
       });

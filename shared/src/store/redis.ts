@@ -13,7 +13,7 @@ export interface RedisStoreOptions {
   breakerMs: number;
 }
 
-const DEFAULTS: RedisStoreOptions = { connectTimeoutMs: 1_000, commandTimeoutMs: 1_000, breakerMs: 1_000 };
+const DEFAULTS: RedisStoreOptions = { connectTimeoutMs: 3_000, commandTimeoutMs: 1_000, breakerMs: 1_000 };
 
 /**
  * The production store. Commands never wait long for a Redis that does not answer: none are queued
