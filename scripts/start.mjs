@@ -1,32 +1,118 @@
 // `make start`: the API in the foreground and, when AMQP_URL names a real broker, one search
-// consumer process beside it. SIGINT/SIGTERM go to both; each stops gracefully. If either exits on
-// its own, the other is stopped too and the exit code says what happened.
+// consumer beside it, supervised. A child that dies on its own is logged and started again after a
+// backoff (0.5 s, doubling to 10 s, back to 0.5 s once it has run 30 s): one crash must not take the
+// service down, nor the other child with it. SIGINT/SIGTERM stop both gracefully and the supervisor
+// exits when they have, with 0 unless one of them failed to stop cleanly. A child that exits with
+// code 2 has bad configuration, which a restart cannot fix: then everything stops with code 2.
 import { spawn } from 'node:child_process';
+
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+/** A child that ran this long before it died gets the short backoff again. */
+const STABLE_MS = 30_000;
+const EXIT_BAD_CONFIG = 2;
+
+/** One JSON line per event, like the services' own (pino) log lines: 30 info, 40 warn, 50 error. */
+function log(level, msg, fields = {}) {
+  const line = { level, time: new Date().toISOString(), service: 'supervisor', ...fields, msg };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
+}
 
 const amqp = /^amqps?:\/\//.test(process.env.AMQP_URL ?? '');
 const services = [['api', 'api/dist/main.js'], ...(amqp ? [['consumer', 'consumer/dist/main.js']] : [])];
 
-let exitCode = 0;
 let stopping = false;
-const children = services.map(([name, entry]) => {
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], { stdio: 'inherit' });
-  child.on('exit', (code, signal) => {
-    if (code !== 0) exitCode = code ?? 1;
-    if (!stopping) {
-      console.error(`${name} exited (${signal ?? code}): stopping the rest`);
-      stopAll('SIGTERM');
+let exitCode = 0;
+
+class Supervised {
+  constructor(name, entry) {
+    this.name = name;
+    this.entry = entry;
+    this.backoffMs = BACKOFF_FIRST_MS;
+    this.child = undefined;
+    this.restartTimer = undefined;
+  }
+
+  get running() {
+    return this.child !== undefined || this.restartTimer !== undefined;
+  }
+
+  start() {
+    this.restartTimer = undefined;
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, ['--enable-source-maps', this.entry], { stdio: 'inherit' });
+    this.child = child;
+    log(30, `${this.name} started`, { child: this.name, pid: child.pid });
+    let gone = false;
+    const exited = (code, signal) => {
+      if (gone) return;
+      gone = true;
+      this.child = undefined;
+      this.exited(code, signal, Date.now() - startedAt);
+    };
+    child.on('exit', exited);
+    child.on('error', (err) => {
+      log(50, `${this.name} could not be run: ${err.message}`, { child: this.name });
+      exited(1, null);
+    });
+  }
+
+  exited(code, signal, ranMs) {
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (stopping) {
+      if (code !== 0) exitCode = exitCode || code || 1;
+      log(code === 0 ? 30 : 50, `${this.name} stopped (${how})`, { child: this.name, code, signal });
+      finishWhenAllStopped();
+      return;
     }
-  });
-  return child;
-});
+    if (code === EXIT_BAD_CONFIG) {
+      log(50, `${this.name} exited with bad configuration (${how}): stopping everything`, {
+        child: this.name,
+      });
+      exitCode = EXIT_BAD_CONFIG;
+      stopAll('SIGTERM');
+      return;
+    }
+    if (ranMs >= STABLE_MS) this.backoffMs = BACKOFF_FIRST_MS;
+    const delayMs = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    log(50, `${this.name} exited (${how}) after ${ranMs} ms: restarting it in ${delayMs} ms`, {
+      child: this.name,
+      code,
+      signal,
+      ranMs,
+      delayMs,
+    });
+    this.restartTimer = setTimeout(() => this.start(), delayMs);
+  }
+
+  stop(signal) {
+    if (this.restartTimer) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+    }
+    this.child?.kill(signal);
+  }
+}
+
+const supervised = services.map(([name, entry]) => new Supervised(name, entry));
+
+function finishWhenAllStopped() {
+  if (supervised.some((s) => s.running)) return;
+  log(30, 'stopped', { exitCode });
+  process.exit(exitCode);
+}
 
 function stopAll(signal) {
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill(signal);
+  for (const s of supervised) s.stop(signal);
+  finishWhenAllStopped();
 }
 
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopAll(signal));
-await Promise.all(
-  children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve() : c.on('exit', resolve)))),
-);
-process.exit(exitCode);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    log(30, `${signal}: stopping`, { signal });
+    stopAll(signal);
+  });
+}
+for (const s of supervised) s.start();

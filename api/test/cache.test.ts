@@ -1,8 +1,8 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import type { KyselyPlugin } from 'kysely';
 import type { Database } from '@messenger/shared';
 import { describeRealService, realService } from '../../shared/test/support/real-services.ts';
+import { CuttableProxy } from '../../test/support/tcp-proxy.ts';
 import { sharedBackends } from './support/backends.ts';
 import { expectError } from './support/expect-error.ts';
 import { TestContext, type TestUser } from './support/test-context.ts';
@@ -102,45 +102,6 @@ describe('cached history reads', () => {
     }
   });
 });
-
-/** A TCP proxy in front of PostgreSQL that a test can cut and restore, as if the database went down. */
-class CuttableProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
-
-  async open(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.targetPort, this.targetHost);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  /** Refuses new connections and drops the open ones. */
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  }
-}
 
 describeRealService(
   'with PostgreSQL down',

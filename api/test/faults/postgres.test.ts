@@ -1,0 +1,252 @@
+/**
+ * PostgreSQL going away under load, against a private server the test owns: stopped (`pg_ctl stop
+ * -m fast`, every session ends with 57P01) and restarted, then frozen (SIGSTOP, as a hung host or a
+ * network black hole) and thawed, while a few clients post and read. The API must stay up, answer
+ * only the documented 503 while the database is away, keep serving cached history, take writes again
+ * as soon as it is back, and neither lose an acknowledged write nor store one that got an error.
+ */
+import { expect } from 'chai';
+import { PrivatePostgres } from '../../../test/support/private-postgres.ts';
+import { PrivateRedis } from '../../../test/support/private-redis.ts';
+import { startApi, stopService, type ApiProcess } from '../support/api-process.ts';
+import { uniqueTopology } from '../support/backends.ts';
+import {
+  createChat,
+  describeFaults,
+  describeOutcomes,
+  documented503,
+  firstWrite,
+  health,
+  mixedLoad,
+  historyTexts,
+  pageTexts,
+  post,
+  readPage,
+  signUp,
+  writeLedger,
+  type Member,
+} from '../support/faults.ts';
+import { latency, sleep, summarize, type Outcome } from '../support/load.ts';
+
+/** How long the database is away (the operator's check uses 10 s: FAULT_OUTAGE_MS=10000). */
+const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5_000);
+/** The issue's bound: every request answered within this while a dependency is frozen. */
+const FROZEN_ANSWER_MS = 3_000;
+
+describeFaults('the API when PostgreSQL stops or freezes under load', function () {
+  this.timeout(120_000);
+  let pg: PrivatePostgres;
+  let redis: PrivateRedis;
+  let api: ApiProcess;
+  let alice: Member;
+  let busyChat: string;
+  let quietChat: string;
+  let apiEnv: Record<string, string>;
+
+  before(async () => {
+    [pg, redis] = await Promise.all([PrivatePostgres.start(), PrivateRedis.start()]);
+    apiEnv = { DATABASE_URL: pg.url, REDIS_URL: redis.url, DATABASE_POOL_SIZE: '4', ...uniqueTopology() };
+    api = await startApi(apiEnv);
+    alice = await signUp(api.url, 'pg-fault');
+    busyChat = await createChat(api.url, alice);
+    quietChat = await createChat(api.url, alice);
+    expect((await post(api.url, alice, quietChat)).status).to.equal(201);
+    // The first read fills the cache with the page; the load reads it while dependencies are away.
+    for (let i = 0; i < 2; i++) expect((await readPage(api.url, alice, quietChat)).status).to.equal(200);
+  });
+
+  after(async () => {
+    await stopService(api);
+    await Promise.all([pg?.destroy(), redis?.destroy()]);
+  });
+
+  const unexpected = (outcomes: Outcome[], allowed: (o: Outcome) => boolean) =>
+    outcomes.filter((o) => !allowed(o));
+
+  describe(`stopped for ${OUTAGE_MS / 1000} s, then started again`, () => {
+    let outcomes: Outcome[];
+    let away: Outcome[];
+    let firstWriteMs: number | undefined;
+    let checkAway: Awaited<ReturnType<typeof health>>;
+    let checkBack: Awaited<ReturnType<typeof health>>;
+    /** Every text in the chat afterwards (undefined when the API died and cannot be asked). */
+    let stored: string[] | undefined;
+
+    before(async () => {
+      const load = mixedLoad(api, alice, busyChat, quietChat, 10_000);
+      await sleep(1_000);
+      await pg.stop('fast');
+      const down = Date.now();
+      await sleep(OUTAGE_MS / 2);
+      checkAway = await health(api);
+      await sleep(OUTAGE_MS / 2);
+      const back = Date.now();
+      await pg.restart();
+      const up = Date.now();
+      const probes: Outcome[] = [];
+      firstWriteMs = await firstWrite(api, alice, busyChat, up, probes);
+      checkBack = await health(api);
+      await sleep(1_000);
+      outcomes = [...(await load.stop()), ...probes];
+      away = outcomes.filter((o) => o.started >= down && o.ended <= back);
+      stored = api.alive() ? await historyTexts(api.url, alice, busyChat) : undefined;
+      const ledger = writeLedger(
+        outcomes.filter((o) => o.op === 'post' || o.op === 'probe'),
+        stored ?? [],
+      );
+      console.log(
+        `      PostgreSQL stopped ${OUTAGE_MS} ms: ${summarize(outcomes)}; while away: ${summarize(away)}; ` +
+          `first write ${firstWriteMs ?? 'never'} ms after it was back (pg_ctl start took ${up - back} ms); ` +
+          `acknowledged ${ledger.acknowledged}, failed ${ledger.failed}, lost ${ledger.lost.length}, ` +
+          `phantom ${ledger.phantom.length}`,
+      );
+    });
+
+    it('keeps the API process running', () => {
+      expect(api.alive(), api.output().slice(-3_000)).to.equal(true);
+    });
+
+    it('answers every request, with 200, 201 or the documented 503 only (never a 500)', () => {
+      const bad = unexpected(outcomes, (o) => o.status === 200 || o.status === 201 || documented503(o));
+      expect(bad, describeOutcomes(bad)).to.deep.equal([]);
+    });
+
+    it('answers writes with 503 service-unavailable while the database is away', () => {
+      const posts = away.filter((o) => o.op === 'post');
+      expect(posts.length).to.be.greaterThan(0);
+      const bad = unexpected(posts, documented503);
+      expect(bad, describeOutcomes(bad)).to.deep.equal([]);
+    });
+
+    it('keeps serving a cached history page with 200 while the database is away', () => {
+      const reads = away.filter((o) => o.op === 'cached-read');
+      expect(reads.length).to.be.greaterThan(0);
+      const bad = unexpected(reads, (o) => o.status === 200);
+      expect(bad, describeOutcomes(bad)).to.deep.equal([]);
+    });
+
+    it('/check reports the database down (503) while it is away, and everything up (200) after', () => {
+      expect(checkAway).to.include({ status: 503, database: false, store: true });
+      expect(checkBack).to.include({ status: 200, database: true, store: true });
+    });
+
+    it('takes the first write within a second of the database being back', () => {
+      expect(firstWriteMs, 'no write got through after the restart').to.be.a('number');
+      expect(firstWriteMs).to.be.at.most(1_000);
+    });
+
+    it('serves no stale page afterwards: the cached newest page is the newest in the database', async () => {
+      expect(stored, 'the API died: history cannot be read').to.not.equal(undefined);
+      expect(await pageTexts(api.url, alice, busyChat)).to.deep.equal(stored!.slice(-50).reverse());
+    });
+
+    it('loses no acknowledged write and stores none that got an error', () => {
+      expect(stored, 'the API died: history cannot be read').to.not.equal(undefined);
+      const ledger = writeLedger(
+        outcomes.filter((o) => o.op === 'post' || o.op === 'probe'),
+        stored!,
+      );
+      expect(ledger.acknowledged).to.be.greaterThan(0);
+      expect({ lost: ledger.lost, phantom: ledger.phantom, duplicated: ledger.duplicated }).to.deep.equal({
+        lost: [],
+        phantom: [],
+        duplicated: [],
+      });
+    });
+  });
+
+  describe(`frozen (SIGSTOP) for ${OUTAGE_MS / 1000} s, then thawed`, () => {
+    let outcomes: Outcome[];
+    let frozen: Outcome[];
+    /** When the freeze began (ms since the epoch). */
+    let froze: number;
+    let firstWriteMs: number | undefined;
+    let checkFrozen: Awaited<ReturnType<typeof health>>;
+    /** Every text in the chat afterwards (undefined when the API died and cannot be asked). */
+    let stored: string[] | undefined;
+
+    before(async () => {
+      // Independent of the stop above: if that killed the API (a failure reported there), start another.
+      if (!api.alive()) api = await startApi(apiEnv);
+      const load = mixedLoad(api, alice, busyChat, quietChat, 10_000);
+      await sleep(1_000);
+      pg.freeze();
+      froze = Date.now();
+      try {
+        await sleep(OUTAGE_MS / 2);
+        checkFrozen = await health(api);
+        await sleep(OUTAGE_MS / 2);
+      } finally {
+        pg.thaw();
+      }
+      const thawed = Date.now();
+      const probes: Outcome[] = [];
+      firstWriteMs = await firstWrite(api, alice, busyChat, thawed, probes);
+      await sleep(1_000);
+      outcomes = [...(await load.stop()), ...probes];
+      // Requests that started while the database was frozen, early enough that the bound ends before the thaw.
+      frozen = outcomes.filter((o) => o.started >= froze && o.started + FROZEN_ANSWER_MS <= thawed);
+      stored = api.alive() ? await historyTexts(api.url, alice, busyChat) : undefined;
+      const slowest = Math.max(0, ...frozen.map(latency));
+      console.log(
+        `      PostgreSQL frozen ${OUTAGE_MS} ms: ${summarize(outcomes)}; while frozen: ${summarize(frozen)}; ` +
+          `slowest answer while frozen ${slowest} ms; first write ${firstWriteMs ?? 'never'} ms after the thaw`,
+      );
+    });
+
+    it('keeps the API process running', () => {
+      expect(api.alive(), api.output().slice(-3_000)).to.equal(true);
+    });
+
+    it(`answers every request within ${FROZEN_ANSWER_MS / 1000} s`, () => {
+      const slow = outcomes.filter((o) => o.status === 0 || latency(o) > FROZEN_ANSWER_MS);
+      expect(slow.length, describeOutcomes(slow, froze)).to.equal(0);
+    });
+
+    it('answers with 200, 201 or the documented 503 only, and 503 to writes while frozen', () => {
+      const bad = unexpected(outcomes, (o) => o.status === 200 || o.status === 201 || documented503(o));
+      expect(bad, describeOutcomes(bad)).to.deep.equal([]);
+      const posts = frozen.filter((o) => o.op === 'post');
+      expect(posts.length).to.be.greaterThan(0);
+      expect(
+        unexpected(posts, documented503),
+        describeOutcomes(unexpected(posts, documented503)),
+      ).to.deep.equal([]);
+    });
+
+    it('keeps serving a cached history page with 200 while frozen', () => {
+      const reads = frozen.filter((o) => o.op === 'cached-read');
+      expect(reads.length).to.be.greaterThan(0);
+      const bad = unexpected(reads, (o) => o.status === 200);
+      expect(bad, describeOutcomes(bad)).to.deep.equal([]);
+    });
+
+    it(`/check reports the frozen database down (503) within ${FROZEN_ANSWER_MS / 1000} s`, () => {
+      expect(checkFrozen).to.include({ status: 503, database: false, store: true });
+      expect(checkFrozen.ms).to.be.at.most(FROZEN_ANSWER_MS);
+    });
+
+    it('takes writes again after the thaw', () => {
+      expect(firstWriteMs, 'no write got through after the thaw').to.be.a('number');
+    });
+
+    it('serves no stale page afterwards: the cached newest page is the newest in the database', async () => {
+      expect(stored, 'the API died: history cannot be read').to.not.equal(undefined);
+      expect(await pageTexts(api.url, alice, busyChat)).to.deep.equal(stored!.slice(-50).reverse());
+    });
+
+    it('loses no acknowledged write and stores none that got an error', () => {
+      expect(stored, 'the API died: history cannot be read').to.not.equal(undefined);
+      const ledger = writeLedger(
+        outcomes.filter((o) => o.op === 'post' || o.op === 'probe'),
+        stored!,
+      );
+      expect(ledger.acknowledged).to.be.greaterThan(0);
+      expect({ lost: ledger.lost, phantom: ledger.phantom, duplicated: ledger.duplicated }).to.deep.equal({
+        lost: [],
+        phantom: [],
+        duplicated: [],
+      });
+    });
+  });
+});

@@ -1,0 +1,307 @@
+/**
+ * Redis going away, against a private server the test owns: frozen (SIGSTOP) under load, flushed
+ * (FLUSHALL), and killed then started again empty. Redis is a cache and a fast path only: the API
+ * must stay up and answer within the bound while it hangs, and after it loses its data no session
+ * may be lost or revived, no page may be stale, and an Idempotency-Key retry must be replayed.
+ */
+import { expect } from 'chai';
+import { PrivatePostgres } from '../../../test/support/private-postgres.ts';
+import { PrivateRedis } from '../../../test/support/private-redis.ts';
+import { startApi, stopService, type ApiProcess } from '../support/api-process.ts';
+import { uniqueTopology } from '../support/backends.ts';
+import {
+  createChat,
+  describeFaults,
+  describeOutcomes,
+  documented503,
+  firstWrite,
+  health,
+  healthyAfter,
+  historyTexts,
+  logIn,
+  mixedLoad,
+  pageTexts,
+  post,
+  readPage,
+  signUp,
+  writeLedger,
+  type Member,
+} from '../support/faults.ts';
+import { call, latency, sleep, summarize, uniqueText, type Outcome } from '../support/load.ts';
+
+const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5_000);
+const FROZEN_ANSWER_MS = 3_000;
+
+describeFaults('the API when Redis freezes, is flushed, or restarts empty', function () {
+  this.timeout(120_000);
+  let pg: PrivatePostgres;
+  let redis: PrivateRedis;
+  let api: ApiProcess;
+  let apiEnv: Record<string, string>;
+  let alice: Member;
+  let busyChat: string;
+  let quietChat: string;
+
+  before(async () => {
+    [pg, redis] = await Promise.all([PrivatePostgres.start(), PrivateRedis.start()]);
+    apiEnv = { DATABASE_URL: pg.url, REDIS_URL: redis.url, DATABASE_POOL_SIZE: '4', ...uniqueTopology() };
+    api = await startApi(apiEnv);
+    alice = await signUp(api.url, 'redis-fault');
+    busyChat = await createChat(api.url, alice);
+    quietChat = await createChat(api.url, alice);
+    expect((await post(api.url, alice, quietChat)).status).to.equal(201);
+    for (let i = 0; i < 2; i++) expect((await readPage(api.url, alice, quietChat)).status).to.equal(200);
+  });
+
+  after(async () => {
+    await stopService(api);
+    await Promise.all([pg?.destroy(), redis?.destroy()]);
+  });
+
+  /** A fresh session of `member` that is then logged out (200). */
+  async function loggedOutSession(member: Member): Promise<Member> {
+    const session = { ...member, token: await logIn(api.url, member.userName, member.password) };
+    const o = await call(api.url, 'logout', 'POST', '/v1/auth/logout', { token: session.token });
+    expect(o.status, JSON.stringify(o.body)).to.equal(200);
+    return session;
+  }
+
+  const sessionStatus = async (member: Member) =>
+    (await call(api.url, 'session', 'GET', '/v1/users/me', { token: member.token })).status;
+
+  /** A post with an Idempotency-Key, and the same request sent again later. */
+  function idempotentPost(member: Member, chatId: string) {
+    const key = `fault-${uniqueText('key').replace(' ', '-')}`;
+    const text = uniqueText('idempotent');
+    const send = () =>
+      post(api.url, member, chatId, 'idempotent', { text, headers: { 'Idempotency-Key': key } });
+    return { text, send };
+  }
+
+  /** The retry answers what the first try did, marked replayed, and the message is stored once. */
+  async function expectReplayed(retry: ReturnType<typeof idempotentPost>, first: Outcome) {
+    const again = await retry.send();
+    const copies = (await historyTexts(api.url, alice, busyChat)).filter((t) => t === retry.text).length;
+    expect({
+      status: again.status,
+      replayed: again.headers?.get('idempotent-replayed'),
+      body: again.body,
+      copies,
+    }).to.deep.equal({ status: 201, replayed: 'true', body: first.body, copies: 1 });
+  }
+
+  describe(`frozen (SIGSTOP) for ${OUTAGE_MS / 1000} s under load, then thawed`, () => {
+    let outcomes: Outcome[];
+    let frozen: Outcome[];
+    /** When the freeze began (ms since the epoch). */
+    let froze: number;
+    let firstWriteMs: number | undefined;
+    let checkFrozen: Awaited<ReturnType<typeof health>>;
+    let stored: string[] | undefined;
+
+    before(async () => {
+      const load = mixedLoad(api, alice, busyChat, quietChat, 10_000);
+      await sleep(1_000);
+      redis.freeze();
+      froze = Date.now();
+      try {
+        await sleep(OUTAGE_MS / 2);
+        checkFrozen = await health(api);
+        await sleep(OUTAGE_MS / 2);
+      } finally {
+        redis.thaw();
+      }
+      const thawed = Date.now();
+      const probes: Outcome[] = [];
+      firstWriteMs = await firstWrite(api, alice, busyChat, thawed, probes);
+      await sleep(1_000);
+      outcomes = [...(await load.stop()), ...probes];
+      frozen = outcomes.filter((o) => o.started >= froze && o.started + FROZEN_ANSWER_MS <= thawed);
+      stored = api.alive() ? await historyTexts(api.url, alice, busyChat) : undefined;
+      const ledger = writeLedger(
+        outcomes.filter((o) => o.op === 'post' || o.op === 'probe'),
+        stored ?? [],
+      );
+      console.log(
+        `      Redis frozen ${OUTAGE_MS} ms: ${summarize(outcomes)}; started while frozen: ${summarize(frozen)}; ` +
+          `first write ${firstWriteMs ?? 'never'} ms after the thaw; acknowledged ${ledger.acknowledged}, ` +
+          `lost ${ledger.lost.length}, phantom ${ledger.phantom.length}`,
+      );
+    });
+
+    it('keeps the API process running', () => {
+      expect(api.alive(), api.output().slice(-3_000)).to.equal(true);
+    });
+
+    it(`answers every request within ${FROZEN_ANSWER_MS / 1000} s`, () => {
+      const slow = outcomes.filter((o) => o.status === 0 || latency(o) > FROZEN_ANSWER_MS);
+      expect(slow.length, describeOutcomes(slow, froze)).to.equal(0);
+    });
+
+    it('answers with 200, 201 or the documented 503 only', () => {
+      expect(frozen.length).to.be.greaterThan(0);
+      const bad = outcomes.filter((o) => !(o.status === 200 || o.status === 201 || documented503(o)));
+      expect(bad, describeOutcomes(bad)).to.deep.equal([]);
+    });
+
+    it(`/check reports the frozen store down (503) within ${FROZEN_ANSWER_MS / 1000} s`, () => {
+      expect(checkFrozen).to.include({ status: 503, database: true, store: false });
+      expect(checkFrozen.ms).to.be.at.most(FROZEN_ANSWER_MS);
+    });
+
+    it('takes writes again after the thaw', () => {
+      expect(firstWriteMs, 'no write got through after the thaw').to.be.a('number');
+    });
+
+    it('serves no stale page afterwards: the cached newest page is the newest in the database', async () => {
+      expect(stored, 'the API died').to.not.equal(undefined);
+      expect(await pageTexts(api.url, alice, busyChat)).to.deep.equal(stored!.slice(-50).reverse());
+    });
+
+    it('loses no acknowledged write and stores none that got an error', () => {
+      expect(stored, 'the API died').to.not.equal(undefined);
+      const ledger = writeLedger(
+        outcomes.filter((o) => o.op === 'post' || o.op === 'probe'),
+        stored!,
+      );
+      expect(ledger.acknowledged).to.be.greaterThan(0);
+      expect({ lost: ledger.lost, phantom: ledger.phantom, duplicated: ledger.duplicated }).to.deep.equal({
+        lost: [],
+        phantom: [],
+        duplicated: [],
+      });
+    });
+  });
+
+  describe('flushed (FLUSHALL on the private Redis)', () => {
+    let loggedOut: Member;
+    let retry: ReturnType<typeof idempotentPost>;
+    let first: Outcome;
+
+    before(async () => {
+      if (!api.alive()) api = await startApi(apiEnv);
+      loggedOut = await loggedOutSession(alice);
+      retry = idempotentPost(alice, busyChat);
+      first = await retry.send();
+      expect(first.status, JSON.stringify(first.body)).to.equal(201);
+      expect((await readPage(api.url, alice, busyChat)).status).to.equal(200);
+      await redis.flushAll();
+      expect(await redis.dbSize()).to.equal(0);
+    });
+
+    it('keeps the session: the next request with it is 200', async () => {
+      expect(await sessionStatus(alice)).to.equal(200);
+    });
+
+    it('does not revive a logged-out session', async () => {
+      expect(await sessionStatus(loggedOut)).to.equal(401);
+    });
+
+    it('replays an Idempotency-Key retry and stores the message once', async () => {
+      await expectReplayed(retry, first);
+    });
+
+    it('serves no stale page: a post after the flush is in the next read', async () => {
+      expect((await post(api.url, alice, busyChat)).status).to.equal(201);
+      const stored = await historyTexts(api.url, alice, busyChat);
+      expect(await pageTexts(api.url, alice, busyChat)).to.deep.equal(stored.slice(-50).reverse());
+    });
+  });
+
+  describe(`killed for ${OUTAGE_MS / 1000} s under load, then started again empty`, () => {
+    let outcomes: Outcome[];
+    let away: Outcome[];
+    let loggedOut: Member;
+    let loggingOut: Member;
+    let logout: Outcome;
+    let retry: ReturnType<typeof idempotentPost>;
+    let first: Outcome;
+    let firstWriteMs: number | undefined;
+    let checkAway: Awaited<ReturnType<typeof health>>;
+    /** ms from the restart until /check answered 200. */
+    let healthyMs: number | undefined;
+    let stored: string[] | undefined;
+
+    before(async () => {
+      if (!api.alive()) api = await startApi(apiEnv);
+      loggedOut = await loggedOutSession(alice);
+      loggingOut = { ...alice, token: await logIn(api.url, alice.userName, alice.password) };
+      retry = idempotentPost(alice, busyChat);
+      first = await retry.send();
+      expect(first.status, JSON.stringify(first.body)).to.equal(201);
+      const load = mixedLoad(api, alice, busyChat, quietChat, 10_000);
+      await sleep(500);
+      await redis.stop();
+      const down = Date.now();
+      await sleep(OUTAGE_MS / 2);
+      logout = await call(api.url, 'logout', 'POST', '/v1/auth/logout', { token: loggingOut.token });
+      checkAway = await health(api);
+      await sleep(OUTAGE_MS / 2);
+      const back = Date.now();
+      await redis.restart();
+      const up = Date.now();
+      const probes: Outcome[] = [];
+      firstWriteMs = await firstWrite(api, alice, busyChat, up, probes);
+      healthyMs = await healthyAfter(api, up);
+      await sleep(500);
+      outcomes = [...(await load.stop()), ...probes, logout];
+      away = outcomes.filter((o) => o.started >= down && o.ended <= back);
+      stored = api.alive() ? await historyTexts(api.url, alice, busyChat) : undefined;
+      console.log(
+        `      Redis killed ${OUTAGE_MS} ms: ${summarize(outcomes)}; while away: ${summarize(away)}; ` +
+          `logout while away answered ${logout.status || logout.error}; first write ${firstWriteMs ?? 'never'} ms ` +
+          `and /check 200 ${healthyMs ?? 'never'} ms after the restart`,
+      );
+    });
+
+    it('keeps the API process running', () => {
+      expect(api.alive(), api.output().slice(-3_000)).to.equal(true);
+    });
+
+    it(`answers every request within ${FROZEN_ANSWER_MS / 1000} s, with 200, 201 or the documented 503 only`, () => {
+      const bad = outcomes.filter(
+        (o) => latency(o) > FROZEN_ANSWER_MS || !(o.status === 200 || o.status === 201 || documented503(o)),
+      );
+      expect(bad, describeOutcomes(bad)).to.deep.equal([]);
+    });
+
+    it('a logout while Redis is away either ends the session (200) or changes nothing (503)', async () => {
+      expect([200, 503], JSON.stringify(logout.body)).to.include(logout.status);
+      expect(await sessionStatus(loggingOut)).to.equal(logout.status === 200 ? 401 : 200);
+    });
+
+    it('/check reports the store down (503) while it is away, and 200 again within 5 s of its restart', () => {
+      expect(checkAway).to.include({ status: 503, database: true, store: false });
+      expect(healthyMs, '/check never answered 200 again').to.be.a('number');
+      expect(healthyMs).to.be.at.most(5_000);
+    });
+
+    it('keeps the session and revives no logged-out one after the restart', async () => {
+      expect(await sessionStatus(alice)).to.equal(200);
+      expect(await sessionStatus(loggedOut)).to.equal(401);
+    });
+
+    it('replays an Idempotency-Key retry sent before the restart, storing the message once', async () => {
+      await expectReplayed(retry, first);
+    });
+
+    it('takes writes again after the restart, and serves no stale page', async () => {
+      expect(firstWriteMs, 'no write got through after the restart').to.be.a('number');
+      const now = await historyTexts(api.url, alice, busyChat);
+      expect(await pageTexts(api.url, alice, busyChat)).to.deep.equal(now.slice(-50).reverse());
+    });
+
+    it('loses no acknowledged write and stores none that got an error', () => {
+      expect(stored, 'the API died').to.not.equal(undefined);
+      const ledger = writeLedger(
+        outcomes.filter((o) => o.op === 'post' || o.op === 'probe'),
+        stored!,
+      );
+      expect({ lost: ledger.lost, phantom: ledger.phantom, duplicated: ledger.duplicated }).to.deep.equal({
+        lost: [],
+        phantom: [],
+        duplicated: [],
+      });
+    });
+  });
+});
