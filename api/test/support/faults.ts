@@ -146,6 +146,39 @@ export function writeLedger(
   };
 }
 
+/**
+ * Asserts the write ledger is clean: every acknowledged post stored once, none stored that got an
+ * error. `stored` is undefined when the API died and history could not be read.
+ */
+export function expectWritesKept(
+  outcomes: readonly Outcome[],
+  stored: readonly string[] | undefined,
+  { someAcknowledged = true } = {},
+): void {
+  expect(stored, 'the API died: history cannot be read').to.not.equal(undefined);
+  const ledger = writeLedger(
+    outcomes.filter((o) => o.op === 'post' || o.op === 'probe'),
+    stored!,
+  );
+  if (someAcknowledged) expect(ledger.acknowledged).to.be.greaterThan(0);
+  expect({ lost: ledger.lost, phantom: ledger.phantom, duplicated: ledger.duplicated }).to.deep.equal({
+    lost: [],
+    phantom: [],
+    duplicated: [],
+  });
+}
+
+/** Asserts no stale page: the (cached) newest page is the newest 50 of what the chat holds. */
+export async function expectNewestPage(
+  url: string,
+  member: Member,
+  chatId: string,
+  stored: readonly string[] | undefined,
+): Promise<void> {
+  expect(stored, 'the API died: history cannot be read').to.not.equal(undefined);
+  expect(await pageTexts(url, member, chatId)).to.deep.equal(stored!.slice(-50).reverse());
+}
+
 /** The first few outcomes, one line each, for assertion messages; times relative to `since` if given. */
 export function describeOutcomes(outcomes: readonly Outcome[], since?: number): string {
   return outcomes
