@@ -21,6 +21,7 @@ import {
   historyTexts,
   expectNewestPage,
   expectWritesKept,
+  freezeUnderLoad,
   post,
   readPage,
   signUp,
@@ -158,25 +159,13 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
     before(async () => {
       // Independent of the stop above: if that killed the API (a failure reported there), start another.
       if (!api.alive()) api = await startApi(apiEnv);
-      const load = mixedLoad(api, alice, busyChat, quietChat, 10_000);
-      await sleep(1_000);
-      pg.freeze();
-      froze = Date.now();
-      try {
-        await sleep(OUTAGE_MS / 2);
-        checkFrozen = await health(api);
-        await sleep(OUTAGE_MS / 2);
-      } finally {
-        pg.thaw();
-      }
-      const thawed = Date.now();
-      const probes: Outcome[] = [];
-      firstWriteMs = await firstWrite(api, alice, busyChat, thawed, probes);
-      await sleep(1_000);
-      outcomes = [...(await load.stop()), ...probes];
-      // Requests that started while the database was frozen, early enough that the bound ends before the thaw.
-      frozen = outcomes.filter((o) => o.started >= froze && o.started + FROZEN_ANSWER_MS <= thawed);
-      stored = api.alive() ? await historyTexts(api.url, alice, busyChat) : undefined;
+      ({ outcomes, frozen, froze, checkFrozen, firstWriteMs, stored } = await freezeUnderLoad(
+        api,
+        alice,
+        { busy: busyChat, quiet: quietChat },
+        pg,
+        { outageMs: OUTAGE_MS, answerBoundMs: FROZEN_ANSWER_MS },
+      ));
       const slowest = Math.max(0, ...frozen.map(latency));
       console.log(
         `      PostgreSQL frozen ${OUTAGE_MS} ms: ${summarize(outcomes)}; while frozen: ${summarize(frozen)}; ` +

@@ -22,6 +22,7 @@ import {
   mixedLoad,
   expectNewestPage,
   expectWritesKept,
+  freezeUnderLoad,
   pageTexts,
   post,
   readPage,
@@ -102,24 +103,13 @@ describeFaults('the API when Redis freezes, is flushed, or restarts empty', func
     let stored: string[] | undefined;
 
     before(async () => {
-      const load = mixedLoad(api, alice, busyChat, quietChat, 10_000);
-      await sleep(1_000);
-      redis.freeze();
-      froze = Date.now();
-      try {
-        await sleep(OUTAGE_MS / 2);
-        checkFrozen = await health(api);
-        await sleep(OUTAGE_MS / 2);
-      } finally {
-        redis.thaw();
-      }
-      const thawed = Date.now();
-      const probes: Outcome[] = [];
-      firstWriteMs = await firstWrite(api, alice, busyChat, thawed, probes);
-      await sleep(1_000);
-      outcomes = [...(await load.stop()), ...probes];
-      frozen = outcomes.filter((o) => o.started >= froze && o.started + FROZEN_ANSWER_MS <= thawed);
-      stored = api.alive() ? await historyTexts(api.url, alice, busyChat) : undefined;
+      ({ outcomes, frozen, froze, checkFrozen, firstWriteMs, stored } = await freezeUnderLoad(
+        api,
+        alice,
+        { busy: busyChat, quiet: quietChat },
+        redis,
+        { outageMs: OUTAGE_MS, answerBoundMs: FROZEN_ANSWER_MS },
+      ));
       const ledger = writeLedger(
         outcomes.filter((o) => o.op === 'post' || o.op === 'probe'),
         stored ?? [],

@@ -146,6 +146,54 @@ export function writeLedger(
   };
 }
 
+/** What a freeze under load saw: every request, and those that had to be answered in the bound. */
+export interface FreezeRun {
+  outcomes: Outcome[];
+  /** Requests that started while the server was frozen, early enough that the bound ends before the thaw. */
+  frozen: Outcome[];
+  /** When the freeze began (ms since the epoch). */
+  froze: number;
+  /** /check halfway through the freeze. */
+  checkFrozen: Awaited<ReturnType<typeof health>>;
+  /** ms from the thaw to the first acknowledged write, undefined if none. */
+  firstWriteMs: number | undefined;
+  /** Every text in the busy chat afterwards (undefined when the API died and cannot be asked). */
+  stored: string[] | undefined;
+}
+
+/**
+ * Freezes a server (SIGSTOP) for `outageMs` under a mixed load of posts and reads, thaws it, waits
+ * for the first write to go through, and reads back what the busy chat holds.
+ */
+export async function freezeUnderLoad(
+  api: ApiProcess,
+  member: Member,
+  chats: { busy: string; quiet: string },
+  server: { freeze(): void; thaw(): void },
+  { outageMs, answerBoundMs }: { outageMs: number; answerBoundMs: number },
+): Promise<FreezeRun> {
+  const load = mixedLoad(api, member, chats.busy, chats.quiet, 10_000);
+  await sleep(1_000);
+  server.freeze();
+  const froze = Date.now();
+  let checkFrozen: Awaited<ReturnType<typeof health>>;
+  try {
+    await sleep(outageMs / 2);
+    checkFrozen = await health(api);
+    await sleep(outageMs / 2);
+  } finally {
+    server.thaw();
+  }
+  const thawed = Date.now();
+  const probes: Outcome[] = [];
+  const firstWriteMs = await firstWrite(api, member, chats.busy, thawed, probes);
+  await sleep(1_000);
+  const outcomes = [...(await load.stop()), ...probes];
+  const frozen = outcomes.filter((o) => o.started >= froze && o.started + answerBoundMs <= thawed);
+  const stored = api.alive() ? await historyTexts(api.url, member, chats.busy) : undefined;
+  return { outcomes, frozen, froze, checkFrozen, firstWriteMs, stored };
+}
+
 /**
  * Asserts the write ledger is clean: every acknowledged post stored once, none stored that got an
  * error. `stored` is undefined when the API died and history could not be read.
