@@ -21,6 +21,7 @@ import {
   describeFaults,
   describeOutcomes,
   documented503,
+  OUTAGE_MS,
   post,
   signUp,
   type Member,
@@ -28,7 +29,6 @@ import {
 import { call, runLoad, sleep, summarize, type Outcome } from '../../api/test/support/load.ts';
 import { describeRealService, realService } from '../../shared/test/support/real-services.ts';
 
-const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5_000);
 /** Messages that match the phrase: every finished search must find all of them. */
 const MATCHES = 20;
 

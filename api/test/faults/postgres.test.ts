@@ -16,6 +16,8 @@ import {
   describeOutcomes,
   documented503,
   firstWrite,
+  FROZEN_ANSWER_MS,
+  OUTAGE_MS,
   health,
   mixedLoad,
   historyTexts,
@@ -29,11 +31,6 @@ import {
   type Member,
 } from '../support/faults.ts';
 import { latency, sleep, summarize, type Outcome } from '../support/load.ts';
-
-/** How long the database is away (the operator's check uses 10 s: FAULT_OUTAGE_MS=10000). */
-const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5_000);
-/** The bound: every request answered within this while a dependency is frozen. */
-const FROZEN_ANSWER_MS = 3_000;
 
 describeFaults('the API when PostgreSQL stops or freezes under load', function () {
   this.timeout(120_000);

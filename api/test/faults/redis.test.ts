@@ -15,6 +15,8 @@ import {
   describeOutcomes,
   documented503,
   firstWrite,
+  FROZEN_ANSWER_MS,
+  OUTAGE_MS,
   health,
   healthyAfter,
   historyTexts,
@@ -31,9 +33,6 @@ import {
   type Member,
 } from '../support/faults.ts';
 import { call, latency, sleep, summarize, uniqueText, type Outcome } from '../support/load.ts';
-
-const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5_000);
-const FROZEN_ANSWER_MS = 3_000;
 
 describeFaults('the API when Redis freezes, is flushed, or restarts empty', function () {
   this.timeout(120_000);

@@ -146,6 +146,11 @@ export function writeLedger(
   };
 }
 
+/** How long a dependency is away in the fault tests (the operator's check uses 10 s: FAULT_OUTAGE_MS=10000). */
+export const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5_000);
+/** The bound: every request answered within this while a dependency is frozen. */
+export const FROZEN_ANSWER_MS = 3_000;
+
 /** What a freeze under load saw: every request, and those that had to be answered in the bound. */
 export interface FreezeRun {
   outcomes: Outcome[];
