@@ -15,14 +15,16 @@ import {
   type Store,
 } from '@messenger/shared';
 import { startWorker } from '@messenger/consumer';
-import { ActingUser } from './auth/acting-user.ts';
+import { AccountsRepository } from './auth/accounts.repository.ts';
+import { resolveActor } from './auth/actor.ts';
 import { authHandlers } from './auth/auth.handlers.ts';
 import { AuthService } from './auth/auth.service.ts';
 import { SessionsRepository } from './auth/sessions.repository.ts';
-import { UsersRepository } from './auth/users.repository.ts';
 import { chatsHandlers } from './chats/chats.handlers.ts';
 import { ChatsRepository } from './chats/chats.repository.ts';
+import { ChatAccess } from './chats/chat-access.ts';
 import { ChatsService } from './chats/chats.service.ts';
+import { MembersService } from './chats/members.service.ts';
 import { MembershipCache } from './chats/membership-cache.ts';
 import { directHandlers } from './direct/direct.handlers.ts';
 import { DirectService } from './direct/direct.service.ts';
@@ -220,10 +222,9 @@ async function buildKoa(
   queue: () => Promise<Queue>,
   logger: Logger,
 ): Promise<{ koa: Koa; closers: Closer[] }> {
-  const users = new UsersRepository(database.db);
-  const actingUser = new ActingUser(users);
+  const accounts = new AccountsRepository(database.db);
   const auth = new AuthService(
-    users,
+    accounts,
     new SessionsRepository(database.db),
     store,
     {
@@ -243,32 +244,30 @@ async function buildKoa(
     { ttlSeconds: config.idempotency.ttlSeconds },
   );
   const chatsRepository = new ChatsRepository(database.db);
-  const chats = new ChatsService(
+  const access = new ChatAccess(
     chatsRepository,
-    users,
-    actingUser,
     new MembershipCache(store, config.cache.membershipTtlSeconds, cacheLog),
-    historyCache,
     config.auth.disabled,
   );
-  const messages = new MessagesService(new MessagesRepository(database.db), chats, actingUser, historyCache);
-  const direct = new DirectService(chatsRepository, users, actingUser, messages);
+  const chats = new ChatsService(chatsRepository, access, historyCache);
+  const members = new MembersService(chatsRepository, accounts, access, historyCache, config.auth.disabled);
+  const messages = new MessagesService(new MessagesRepository(database.db), access, historyCache);
+  const direct = new DirectService(chatsRepository, accounts, messages);
   const search = new SearchService(
     new SearchTaskStore(store, config.search),
     queue,
-    actingUser,
     config.search.maxPhraseLength,
     logger.child({ component: 'search' }),
   );
 
-  const usersService = new UsersService(new UserProfilesRepository(database.db), actingUser);
-  const inbox = new InboxService(new InboxRepository(database.db), users, actingUser, config.inbox);
+  const usersService = new UsersService(new UserProfilesRepository(database.db));
+  const inbox = new InboxService(new InboxRepository(database.db), accounts, config.inbox);
 
   const spec = readSpec();
   const handlers: HandlerMap = {
     ...systemHandlers(database, store, queue, config.queue.backend, spec.text),
     ...authHandlers(auth),
-    ...chatsHandlers(chats),
+    ...chatsHandlers(chats, members),
     ...messagesHandlers(messages, idempotent),
     ...searchHandlers(search),
     ...directHandlers(direct, idempotent),
@@ -288,6 +287,7 @@ async function buildKoa(
       config.auth.disabled
         ? Promise.resolve({ kind: 'trusted' })
         : auth.authenticate(ctx.get('authorization') || undefined),
+    resolveActor: (caller, userIdParam) => resolveActor(caller, userIdParam, accounts),
   });
 
   const koa = new Koa();

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { createLogger } from '@messenger/shared';
 import { createContractRouter, readSpec } from '../src/http/contract.ts';
 import type { HandlerMap } from '../src/http/handler-types.ts';
+import { Actor } from '../src/auth/actor.ts';
 import { ContractValidator } from './support/contract-validator.ts';
 import { TestContext } from './support/test-context.ts';
 
@@ -29,6 +30,7 @@ describe('binding to the contract', () => {
       document: readSpec().document,
       handlers: handlers as unknown as HandlerMap,
       authenticate: async () => ({ kind: 'anonymous' }),
+      resolveActor: async () => Actor.trusted(undefined),
     });
     expect(await failureOf(attempt)).to.match(/operations without a handler: listMessages/);
   });
@@ -39,6 +41,7 @@ describe('binding to the contract', () => {
       document: readSpec().document,
       handlers: handlers as unknown as HandlerMap,
       authenticate: async () => ({ kind: 'anonymous' }),
+      resolveActor: async () => Actor.trusted(undefined),
     });
     expect(await failureOf(attempt)).to.match(/Unknown operationId deleteEverything/);
   });

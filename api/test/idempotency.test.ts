@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { Context as KoaContext } from 'koa';
 import { sql } from 'kysely';
 import { createLogger, type Store } from '@messenger/shared';
-import type { Caller } from '../src/auth/caller.ts';
+import { Actor } from '../src/auth/actor.ts';
 import { canonicalJson } from '../src/idempotency/fingerprint.ts';
 import { IdempotencyCleanup } from '../src/idempotency/idempotency-cleanup.ts';
 import { IdempotencyRepository } from '../src/idempotency/idempotency.repository.ts';
@@ -374,12 +374,7 @@ describe('Idempotency-Key recorded in PostgreSQL', function () {
       } as unknown as KoaContext;
       return { koa, headers, body: { message: text } };
     };
-    const callerOf = (user: TestUser): Caller => ({
-      kind: 'session',
-      userId: user.userId,
-      sessionId: 'unused',
-      tokenHash: 'unused',
-    });
+    const callerOf = (user: TestUser): Actor => Actor.session(user.userId);
     const created = (id: string) => ({ status: 201 as const, body: { message_id: id } });
     /** A post as postMessage does it, after `before` resolves (a slow request, held on purpose). */
     const postWork =

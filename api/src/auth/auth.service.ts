@@ -1,7 +1,7 @@
 import argon2 from 'argon2';
 import { AppError, type Logger, type Store } from '@messenger/shared';
 import type { SessionsRepository } from './sessions.repository.ts';
-import type { UsersRepository } from './users.repository.ts';
+import type { AccountsRepository } from './accounts.repository.ts';
 import { normalizeUserName } from './user-name.ts';
 import { hashSessionToken, newSessionToken, parseAuthorization, sessionStoreKey } from './session-token.ts';
 import type { Caller } from './caller.ts';
@@ -34,7 +34,7 @@ export class AuthService {
   private decoyHash: Promise<string> | undefined;
 
   constructor(
-    private readonly users: UsersRepository,
+    private readonly accounts: AccountsRepository,
     private readonly sessions: SessionsRepository,
     private readonly store: Store,
     private readonly settings: AuthSettings,
@@ -49,7 +49,7 @@ export class AuthService {
     const exact = this.settings.exactNames;
     const userName = exact ? rawName : normalizeUserName(rawName);
     const hash = await argon2.hash(password, { type: argon2.argon2id });
-    const user = await this.users.insert(userName, hash, !exact);
+    const user = await this.accounts.insert(userName, hash, !exact);
     if (!user) throw new AppError('user-already-exists', `user_name "${userName}" is taken`);
     return user.id;
   }
@@ -59,7 +59,7 @@ export class AuthService {
     password: string,
     userAgent: string | null,
   ): Promise<{ token: string; expiresAt: Date }> {
-    const user = await this.users.findByName(userName);
+    const user = await this.accounts.findByName(userName);
     const ok = user?.password_hash
       ? await argon2.verify(user.password_hash, password)
       : await this.verifyDecoy(password);
@@ -170,13 +170,13 @@ export class AuthService {
     oldPassword: string,
     newPassword: string,
   ): Promise<number> {
-    const user = await this.users.findById(caller.userId);
+    const user = await this.accounts.findById(caller.userId);
     if (!user?.password_hash || !(await argon2.verify(user.password_hash, oldPassword))) {
       // 403, not 401: the session is fine, and a client must not read this as "log in again".
       throw new AppError('forbidden', 'old_password is wrong');
     }
     const newHash = await argon2.hash(newPassword, { type: argon2.argon2id });
-    const ended = await this.users.changePassword(
+    const ended = await this.accounts.changePassword(
       caller.userId,
       user.password_hash,
       newHash,

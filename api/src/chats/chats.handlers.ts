@@ -1,7 +1,11 @@
 import type { Handler } from '../http/handler-types.ts';
 import type { ChatsService } from './chats.service.ts';
+import type { MembersService } from './members.service.ts';
 
-export function chatsHandlers(chats: ChatsService): {
+export function chatsHandlers(
+  chats: ChatsService,
+  members: MembersService,
+): {
   createChat: Handler<'createChat'>;
   listChats: Handler<'listChats'>;
   getChat: Handler<'getChat'>;
@@ -11,32 +15,32 @@ export function chatsHandlers(chats: ChatsService): {
   removeChatUser: Handler<'removeChatUser'>;
 } {
   return {
-    createChat: async ({ caller, query, body }) => ({
+    createChat: async ({ actor, body }) => ({
       status: 201,
-      body: { chat_id: await chats.create(caller, query.user_id, body.chat_name) },
+      body: { chat_id: await chats.create(actor, body.chat_name) },
     }),
-    listChats: async ({ caller, query }) => ({
+    listChats: async ({ actor, query }) => ({
       status: 200,
-      body: await chats.list(caller, query.user_id, query.limit, query.from),
+      body: await chats.list(actor, query.limit, query.from),
     }),
-    getChat: async ({ caller, query, params }) => ({
+    getChat: async ({ actor, params }) => ({
       status: 200,
-      body: await chats.details(caller, query.user_id, params.chat_id),
+      body: await chats.details(actor, params.chat_id),
     }),
-    deleteChat: async ({ caller, query, params }) => {
-      await chats.delete(caller, query.user_id, params.chat_id);
+    deleteChat: async ({ actor, params }) => {
+      await chats.delete(actor, params.chat_id);
       return { status: 204, body: undefined };
     },
-    addChatUser: async ({ caller, query, params, body }) => ({
+    addChatUser: async ({ actor, params, body }) => ({
       status: 201,
-      body: { user_id: await chats.addUser(caller, query.user_id, params.chat_id, body.user_name) },
+      body: { user_id: await members.addUser(actor, params.chat_id, body.user_name) },
     }),
-    listChatUsers: async ({ caller, query, params }) => ({
+    listChatUsers: async ({ actor, query, params }) => ({
       status: 200,
-      body: await chats.members(caller, query.user_id, params.chat_id, query.limit, query.from),
+      body: await members.members(actor, params.chat_id, query.limit, query.from),
     }),
-    removeChatUser: async ({ caller, query, params }) => {
-      await chats.removeUser(caller, query.user_id, params.chat_id, params.user_id);
+    removeChatUser: async ({ actor, params }) => {
+      await members.removeUser(actor, params.chat_id, params.user_id);
       return { status: 204, body: undefined };
     },
   };

@@ -30,7 +30,7 @@ export interface MemberRow {
 /** How many characters of the newest message a chat list shows. */
 export const PREVIEW_LENGTH = 100;
 
-/** The only code that reads or writes `chats` and `chat_members`. */
+/** Chats and their members (`chats`, `chat_members`): creating, listing, membership and roles. */
 export class ChatsRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -106,8 +106,9 @@ export class ChatsRepository {
     return row?.id;
   }
 
-  async isMember(chatId: string, userId: string): Promise<boolean> {
-    return (await this.roleOf(this.db, chatId, userId)) !== undefined;
+  /** The user's role in the chat now, outside any transaction; undefined when not a member. */
+  currentRole(chatId: string, userId: string): Promise<Role | undefined> {
+    return this.roleOf(this.db, chatId, userId);
   }
 
   /** The user's role in the chat, or undefined when they are not a member. */

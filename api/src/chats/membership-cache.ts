@@ -28,11 +28,6 @@ export class MembershipCache {
       .set(key(chatId, userId), member ? '1' : '0', this.ttlSeconds)
       .catch((err: unknown) => this.log.warn({ err }, 'could not cache a membership'));
   }
-
-  /** Forgets what is cached for a user in a chat (call when membership changes). */
-  async forget(chatId: string, userId: string): Promise<void> {
-    await this.store.del(key(chatId, userId));
-  }
 }
 
 const key = (chatId: string, userId: string) => `member:${chatId}:${userId}`;

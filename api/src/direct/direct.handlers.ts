@@ -12,19 +12,16 @@ export function directHandlers(
   listDirectMessages: Handler<'listDirectMessages'>;
 } {
   return {
-    postDirectMessage: ({ caller, query, params, body, koa }) =>
+    postDirectMessage: ({ actor, params, body, koa }) =>
       // The reply is recorded with the Idempotency-Key in the transaction that stores the message.
-      idempotent(koa, caller, body, async (record) =>
+      idempotent(koa, actor, body, async (record) =>
         created(
-          await direct.send(caller, query.user_id, params.user_name, body.message, (trx, sent) =>
-            record(trx, created(sent)),
-          ),
+          await direct.send(actor, params.user_name, body.message, (trx, sent) => record(trx, created(sent))),
         ),
       ),
-    listDirectMessages: async ({ caller, query, params }) => {
+    listDirectMessages: async ({ actor, query, params }) => {
       const page = await direct.history(
-        caller,
-        query.user_id,
+        actor,
         params.user_name,
         query.limit,
         query.from,

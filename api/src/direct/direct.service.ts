@@ -1,11 +1,11 @@
 import type { Transaction } from 'kysely';
 import { AppError, type DB, type UserRow } from '@messenger/shared';
-import type { ActingUser } from '../auth/acting-user.ts';
-import type { Caller } from '../auth/caller.ts';
-import type { UsersRepository } from '../auth/users.repository.ts';
+import type { AccountsRepository } from '../auth/accounts.repository.ts';
+import type { Actor } from '../auth/actor.ts';
 import type { ChatsRepository } from '../chats/chats.repository.ts';
 import { etagOf, type CachedPage } from '../messages/history-cache.ts';
-import type { HistoryPage, MessagesService, Order } from '../messages/messages.service.ts';
+import type { MessagesService, Order } from '../messages/messages.service.ts';
+import type { MessagePage } from '../schemas.ts';
 
 /** A direct message as stored: its id and the pair's chat. */
 export interface SentDirect {
@@ -20,8 +20,7 @@ export interface SentDirect {
 export class DirectService {
   constructor(
     private readonly chats: ChatsRepository,
-    private readonly users: UsersRepository,
-    private readonly actingUser: ActingUser,
+    private readonly accounts: AccountsRepository,
     private readonly messages: MessagesService,
   ) {}
 
@@ -30,20 +29,18 @@ export class DirectService {
    * transaction that stores the message (an Idempotency-Key's record).
    */
   async send(
-    caller: Caller,
-    userIdParam: string | undefined,
+    actor: Actor,
     peerName: string,
     text: string,
     beforeCommit?: (trx: Transaction<DB>, sent: SentDirect) => Promise<void>,
   ): Promise<SentDirect> {
-    const sender = await this.actingUser.resolve(caller, userIdParam, true);
+    const sender = actor.id;
     const peer = await this.peer(sender, peerName);
-    const me = await this.users.findById(sender);
+    const me = await this.accounts.findById(sender);
     if (!me) throw new AppError('user-not-found', `no user with id "${sender}"`);
     const chatId = await this.chats.findOrCreateDirect(directChatName(me, peer), sender, peer.id);
     const messageId = await this.messages.post(
-      caller,
-      userIdParam,
+      actor,
       chatId,
       text,
       beforeCommit && ((trx, [id]) => beforeCommit(trx, { message_id: id!, chat_id: chatId })),
@@ -52,27 +49,26 @@ export class DirectService {
   }
 
   async history(
-    caller: Caller,
-    userIdParam: string | undefined,
+    actor: Actor,
     peerName: string,
     limit: number,
     from: string | undefined,
     order: Order,
-  ): Promise<CachedPage<HistoryPage>> {
-    const reader = await this.actingUser.resolve(caller, userIdParam, true);
+  ): Promise<CachedPage<MessagePage>> {
+    const reader = actor.id;
     const peer = await this.peer(reader, peerName);
     const chatId = await this.chats.findDirect(reader, peer.id);
     if (chatId === undefined) {
       // Nothing written yet: an empty conversation, not an error.
-      const body: HistoryPage = { messages: [] };
+      const body: MessagePage = { messages: [] };
       return { etag: etagOf(body), body };
     }
-    return this.messages.history(caller, userIdParam, chatId, limit, from, order);
+    return this.messages.history(actor, chatId, limit, from, order);
   }
 
   /** The other person: 404 when there is no such user, 400 when it is the caller. */
   private async peer(callerId: string, peerName: string): Promise<UserRow> {
-    const peer = await this.users.findByName(peerName);
+    const peer = await this.accounts.findByName(peerName);
     if (!peer) throw new AppError('user-not-found', `no user named "${peerName}"`);
     if (peer.id === callerId) {
       throw new AppError('bad-parameters', 'user_name is you: a direct message goes to someone else');

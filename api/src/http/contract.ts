@@ -5,6 +5,7 @@ import type { Context as KoaContext, Middleware } from 'koa';
 import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
 import addFormats from 'ajv-formats';
 import { AppError, projectRoot } from '@messenger/shared';
+import type { Actor } from '../auth/actor.ts';
 import type { Caller } from '../auth/caller.ts';
 import type { HandlerInput, HandlerMap, OperationId, Reply } from './handler-types.ts';
 import { decodablePath } from './request-path.ts';
@@ -45,6 +46,8 @@ export interface ContractOptions {
   handlers: HandlerMap;
   /** Resolves the caller of an operation that requires a session (throws the 401 that fits). */
   authenticate: (koa: KoaContext) => Promise<Caller>;
+  /** Resolves who a request acts as, from its caller and its validated `user_id` parameter. */
+  resolveActor: (caller: Caller, userIdParam: string | undefined) => Promise<Actor>;
   /** Runs once the caller is known, before validation: throttling (throws 429). */
   throttle?: (
     koa: KoaContext,
@@ -187,11 +190,17 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
 
   for (const [operationId, handler] of Object.entries(options.handlers)) {
     api.register(operationId, async (c: OpenApiContext, koa: KoaContext) => {
+      const caller = (c.security?.sessionId as Caller | undefined) ?? { kind: 'anonymous' };
+      const query = c.request.query as { user_id?: unknown };
       const input: HandlerInput<OperationId> = {
         body: c.request.requestBody,
-        query: c.request.query as never,
+        query: query as never,
         params: c.request.params as never,
-        caller: (c.security?.sessionId as Caller | undefined) ?? { kind: 'anonymous' },
+        caller,
+        actor: await options.resolveActor(
+          caller,
+          typeof query.user_id === 'string' ? query.user_id : undefined,
+        ),
         koa,
       };
       const reply = (await (handler as (i: typeof input) => Promise<Reply<OperationId>>)(input)) as {

@@ -4,6 +4,7 @@
  */
 import type { Context as KoaContext } from 'koa';
 import type { operations } from '../generated/openapi.ts';
+import type { Actor } from '../auth/actor.ts';
 import type { Caller } from '../auth/caller.ts';
 
 export type OperationId = keyof operations;
@@ -40,6 +41,8 @@ export interface HandlerInput<O extends OperationId> {
   params: PathOf<O>;
   /** Who is calling: a session, or the trusted client of AUTH_DISABLED mode. */
   caller: Caller;
+  /** The user the request acts as, resolved from the caller and `?user_id=` (auth/actor.ts). */
+  actor: Actor;
   koa: KoaContext;
 }
 

@@ -1,7 +1,7 @@
 import type { Context as KoaContext } from 'koa';
 import type { Transaction } from 'kysely';
 import { AppError, type DB, type Logger, type Store } from '@messenger/shared';
-import type { Caller } from '../auth/caller.ts';
+import type { Actor } from '../auth/actor.ts';
 import { fingerprint, sha256 } from './fingerprint.ts';
 import type { IdempotencyRepository, KeyRecord, StoredReply } from './idempotency.repository.ts';
 
@@ -19,15 +19,15 @@ export type RecordReply = (trx: Transaction<DB>, reply: StoredReply) => Promise<
  * Without the header it just runs `work` (its `record` then does nothing). Handlers wrap their whole
  * work in it and hand `record` down to the transaction that stores the messages:
  *
- *     postMessage: ({ caller, params, body, koa }) =>
- *       idempotent(koa, caller, body, async (record) => {
+ *     postMessage: ({ actor, params, body, koa }) =>
+ *       idempotent(koa, actor, body, async (record) => {
  *         const id = await messages.post(…, (trx, [id]) => record(trx, created(id)));
  *         return created(id);
  *       }),
  */
 export type Idempotent = <R extends StoredReply>(
   koa: KoaContext,
-  caller: Caller,
+  actor: Actor,
   body: unknown,
   work: (record: RecordReply) => Promise<R>,
 ) => Promise<R>;
@@ -197,13 +197,14 @@ export function createIdempotency(
 
   return async <R extends StoredReply>(
     koa: KoaContext,
-    caller: Caller,
+    actor: Actor,
     body: unknown,
     work: (record: RecordReply) => Promise<R>,
   ): Promise<R> => {
     const key = koa.get(HEADER);
     if (!key) return work(noRecord);
-    const scope = scopeOf(koa, caller);
+    // Whose keys these are: a key of one user never answers another.
+    const scope = actor.scope;
     const attempt: Attempt = {
       scope,
       key,
@@ -234,13 +235,6 @@ const inProgress = () =>
     'idempotency-key-in-progress',
     'a request with this Idempotency-Key is still running: retry in a moment',
   );
-
-/** Whose keys these are: a key of one user never answers another. */
-function scopeOf(koa: KoaContext, caller: Caller): string {
-  if (caller.kind === 'session') return `u:${caller.userId}`;
-  const userId = koa.query.user_id;
-  return `t:${typeof userId === 'string' ? userId : ''}`;
-}
 
 /** Hashed, so a key of any characters and length makes a short, safe store key. */
 function storeKey(scope: string, idempotencyKey: string): string {

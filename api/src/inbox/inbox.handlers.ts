@@ -5,9 +5,9 @@ export function inboxHandlers(inbox: InboxService): {
   listRecentMessages: Handler<'listRecentMessages'>;
 } {
   return {
-    listRecentMessages: async ({ caller, query }) => ({
+    listRecentMessages: async ({ actor, query }) => ({
       status: 200,
-      body: await inbox.recent(caller, query.user_id, query.sender, query.limit),
+      body: await inbox.recent(actor, query.sender, query.limit),
     }),
   };
 }

@@ -1,7 +1,7 @@
 import { AppError } from '@messenger/shared';
-import type { ActingUser } from '../auth/acting-user.ts';
-import type { Caller } from '../auth/caller.ts';
-import type { UsersRepository } from '../auth/users.repository.ts';
+import type { AccountsRepository } from '../auth/accounts.repository.ts';
+import type { Actor } from '../auth/actor.ts';
+import type { InboxMessage } from '../schemas.ts';
 import type { InboxRepository, InboxRow } from './inbox.repository.ts';
 
 export interface InboxSettings {
@@ -11,37 +11,25 @@ export interface InboxSettings {
   maxAgeDays: number;
 }
 
-export interface InboxMessage {
-  message_id: string;
-  chat_id: string;
-  chat_name: string;
-  user_id: string;
-  user_name: string;
-  text: string;
-  created_at: string;
-}
-
 const DAY_MS = 24 * 3600 * 1000;
 
 /** The inbox: what others recently sent to the caller, across the caller's chats. */
 export class InboxService {
   constructor(
     private readonly inbox: InboxRepository,
-    private readonly users: UsersRepository,
-    private readonly actingUser: ActingUser,
+    private readonly accounts: AccountsRepository,
     private readonly settings: InboxSettings,
   ) {}
 
   async recent(
-    caller: Caller,
-    userIdParam: string | undefined,
+    actor: Actor,
     senderName: string | undefined,
     limit: number | undefined,
   ): Promise<{ messages: InboxMessage[] }> {
-    const userId = await this.actingUser.resolve(caller, userIdParam, true);
+    const userId = actor.id;
     let senderId: string | undefined;
     if (senderName !== undefined) {
-      const sender = await this.users.findByName(senderName);
+      const sender = await this.accounts.findByName(senderName);
       if (!sender) throw new AppError('user-not-found', `no user named "${senderName}"`);
       // The inbox holds what others sent: naming oneself narrows it to nothing.
       if (sender.id === userId) return { messages: [] };

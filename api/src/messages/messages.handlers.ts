@@ -17,26 +17,21 @@ export function messagesHandlers(
 } {
   return {
     // The reply is recorded with the Idempotency-Key in the transaction that stores the messages.
-    postMessage: ({ caller, query, params, body, koa }) =>
-      idempotent(koa, caller, body, async (record) =>
-        created(
-          await messages.post(caller, query.user_id, params.chat_id, body, (trx, [id]) =>
-            record(trx, created(id!)),
-          ),
-        ),
+    postMessage: ({ actor, params, body, koa }) =>
+      idempotent(koa, actor, body, async (record) =>
+        created(await messages.post(actor, params.chat_id, body, (trx, [id]) => record(trx, created(id!)))),
       ),
-    postMessageBatch: ({ caller, query, params, body, koa }) =>
-      idempotent(koa, caller, body, async (record) =>
+    postMessageBatch: ({ actor, params, body, koa }) =>
+      idempotent(koa, actor, body, async (record) =>
         createdBatch(
-          await messages.postBatch(caller, query.user_id, params.chat_id, body.messages, (trx, ids) =>
+          await messages.postBatch(actor, params.chat_id, body.messages, (trx, ids) =>
             record(trx, createdBatch(ids)),
           ),
         ),
       ),
-    listMessages: async ({ caller, query, params, koa }) => {
+    listMessages: async ({ actor, query, params, koa }) => {
       const page = await messages.history(
-        caller,
-        query.user_id,
+        actor,
         params.chat_id,
         query.limit,
         query.from,
@@ -49,12 +44,12 @@ export function messagesHandlers(
       }
       return { status: 200, body: page.body, headers };
     },
-    editMessage: async ({ caller, query, params, body }) => ({
+    editMessage: async ({ actor, params, body }) => ({
       status: 200,
-      body: await messages.edit(caller, query.user_id, params.chat_id, params.message_id, body.message),
+      body: await messages.edit(actor, params.chat_id, params.message_id, body.message),
     }),
-    deleteMessage: async ({ caller, query, params }) => {
-      await messages.delete(caller, query.user_id, params.chat_id, params.message_id);
+    deleteMessage: async ({ actor, params }) => {
+      await messages.delete(actor, params.chat_id, params.message_id);
       return { status: 204, body: undefined };
     },
   };

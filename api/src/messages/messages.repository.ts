@@ -1,8 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '@messenger/shared';
-import type { components } from '../generated/openapi.ts';
-
-export type Attachment = components['schemas']['Attachment'];
+import type { Attachment } from '../schemas.ts';
 
 export interface MessageWithAuthor {
   id: string;
@@ -48,20 +46,9 @@ const VIEW_COLUMNS = [
   'm.attachments',
 ] as const;
 
-/** The only code that reads or writes `messages`. */
+/** Messages (`messages`): appending, paging, editing, deleting. */
 export class MessagesRepository {
   constructor(private readonly db: Kysely<DB>) {}
-
-  /** Appends one message (see `appendMany`). */
-  async append(
-    chatId: string,
-    userId: string,
-    text: string,
-    attachments: Attachment[] = [],
-  ): Promise<{ id: string; seq: number } | undefined> {
-    const stored = await this.appendMany(chatId, userId, [{ text, attachments }]);
-    return stored?.[0];
-  }
 
   /**
    * Appends messages in order, in one transaction: all or none. The chat row is locked while its
@@ -170,19 +157,5 @@ export class MessagesRepository {
       .where('chat_id', '=', chatId)
       .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
-  }
-
-  /**
-   * Whether the user is an owner of the chat (chat_members.role). Read here rather than through the
-   * chats module so that the delete rule needs nothing that module does not already expose.
-   */
-  async isOwner(chatId: string, userId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('chat_members')
-      .select('role')
-      .where('chat_id', '=', chatId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    return row?.role === 'owner';
   }
 }

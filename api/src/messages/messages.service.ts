@@ -1,41 +1,19 @@
 import { AppError } from '@messenger/shared';
-import type { ActingUser } from '../auth/acting-user.ts';
-import type { Caller } from '../auth/caller.ts';
-import type { ChatsService } from '../chats/chats.service.ts';
-import { decodeCursor, encodeCursor } from '../http/cursor.ts';
-import { isWellFormedId } from '../http/ids.ts';
+import type { Actor } from '../auth/actor.ts';
+import type { ChatAccess } from '../chats/chat-access.ts';
+import type { Attachment, Message, MessagePage, NewMessage } from '../schemas.ts';
+import { decodeCursor } from '../paging/cursor.ts';
+import { isWellFormedId } from '../paging/ids.ts';
+import { keysetPage } from '../paging/page.ts';
 import { etagOf, type CachedPage, type HistoryCache } from './history-cache.ts';
 import type {
-  Attachment,
   BeforeCommit,
   MessagesRepository,
   MessageWithAuthor,
   NewMessageContent,
 } from './messages.repository.ts';
 
-/** A message as a client sends it: text, attachments, or both (openapi.yaml NewMessage). */
-export interface NewMessageInput {
-  message?: string;
-  attachments?: Attachment[];
-}
-
-export interface MessageView {
-  message_id: string;
-  chat_id: string;
-  user_id: string;
-  user_name: string;
-  text: string;
-  created_at: string;
-  edited_at: string | null;
-  attachments: Attachment[];
-}
-
 export type Order = 'asc' | 'desc';
-
-export interface HistoryPage {
-  messages: MessageView[];
-  next?: { iterator: string };
-}
 
 /** A history iterator: the direction it was issued for and the last seq the page held. */
 interface HistoryCursor {
@@ -53,8 +31,7 @@ const isHistoryCursor = (v: unknown): v is HistoryCursor =>
 export class MessagesService {
   constructor(
     private readonly messages: MessagesRepository,
-    private readonly chats: ChatsService,
-    private readonly actingUser: ActingUser,
+    private readonly access: ChatAccess,
     private readonly cache: HistoryCache,
   ) {}
 
@@ -63,40 +40,34 @@ export class MessagesService {
    * `beforeCommit` runs in the transaction that stores it (an Idempotency-Key's record).
    */
   async post(
-    caller: Caller,
-    userIdParam: string | undefined,
+    actor: Actor,
     chatId: string,
-    message: string | NewMessageInput,
+    message: string | NewMessage,
     beforeCommit?: BeforeCommit,
   ): Promise<string> {
     const content = toContent(typeof message === 'string' ? { message } : message, '');
-    const [id] = await this.store(caller, userIdParam, chatId, [content], beforeCommit);
+    const [id] = await this.store(actor, chatId, [content], beforeCommit);
     return id!;
   }
 
   /** Posts several messages in order, all or none; answers their ids in the same order. */
   async postBatch(
-    caller: Caller,
-    userIdParam: string | undefined,
+    actor: Actor,
     chatId: string,
-    messages: NewMessageInput[],
+    messages: NewMessage[],
     beforeCommit?: BeforeCommit,
   ): Promise<string[]> {
     const contents = messages.map((m, i) => toContent(m, `messages.${i}.`));
-    return this.store(caller, userIdParam, chatId, contents, beforeCommit);
+    return this.store(actor, chatId, contents, beforeCommit);
   }
 
   private async store(
-    caller: Caller,
-    userIdParam: string | undefined,
+    actor: Actor,
     chatId: string,
     contents: NewMessageContent[],
     beforeCommit: BeforeCommit | undefined,
   ): Promise<string[]> {
-    // The original API names an unknown chat before an unknown user.
-    if (caller.kind !== 'session') await this.chats.requireChat(chatId);
-    const author = await this.actingUser.resolve(caller, userIdParam, true);
-    await this.chats.requireChatMember(chatId, author);
+    const author = await this.access.requireActingMember(actor, chatId);
     const stored = await this.messages.appendMany(chatId, author, contents, beforeCommit);
     // The chat was there a moment ago: it was deleted in between.
     if (!stored) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
@@ -106,14 +77,8 @@ export class MessagesService {
   }
 
   /** The author replaces the text of their message; answers the message as it is now. */
-  async edit(
-    caller: Caller,
-    userIdParam: string | undefined,
-    chatId: string,
-    messageId: string,
-    text: string,
-  ): Promise<MessageView> {
-    const editor = await this.requireMessageAccess(caller, userIdParam, chatId);
+  async edit(actor: Actor, chatId: string, messageId: string, text: string): Promise<Message> {
+    const editor = await this.access.requireActingMember(actor, chatId);
     const message = await this.requireMessage(chatId, messageId);
     if (message.user_id !== editor) throw new AppError('forbidden', 'only the author may edit a message');
     if (!(await this.messages.editText(chatId, messageId, editor, text))) {
@@ -123,36 +88,19 @@ export class MessagesService {
     await this.cache.invalidate(chatId);
     const row = await this.messages.view(messageId);
     if (!row) throw messageNotFound(messageId);
-    return toMessageView(row);
+    return toMessage(row);
   }
 
   /** The author or an owner of the chat deletes a message. */
-  async delete(
-    caller: Caller,
-    userIdParam: string | undefined,
-    chatId: string,
-    messageId: string,
-  ): Promise<void> {
-    const actor = await this.requireMessageAccess(caller, userIdParam, chatId);
+  async delete(actor: Actor, chatId: string, messageId: string): Promise<void> {
+    const actorId = await this.access.requireActingMember(actor, chatId);
     const message = await this.requireMessage(chatId, messageId);
-    if (message.user_id !== actor && !(await this.messages.isOwner(chatId, actor))) {
+    if (message.user_id !== actorId && (await this.access.roleOf(chatId, actorId)) !== 'owner') {
       throw new AppError('forbidden', 'only the author or an owner of the chat may delete a message');
     }
     if (!(await this.messages.delete(chatId, messageId))) throw messageNotFound(messageId);
     // Before the 204: no read that starts after it may get a page that still holds the message.
     await this.cache.invalidate(chatId);
-  }
-
-  /** The member acting on a message of the chat (edit, delete): 404 chat, then 403 not a member. */
-  private async requireMessageAccess(
-    caller: Caller,
-    userIdParam: string | undefined,
-    chatId: string,
-  ): Promise<string> {
-    if (caller.kind !== 'session') await this.chats.requireChat(chatId);
-    const actor = await this.actingUser.resolve(caller, userIdParam, true);
-    await this.chats.requireChatMember(chatId, actor);
-    return actor;
   }
 
   private async requireMessage(chatId: string, messageId: string) {
@@ -162,16 +110,13 @@ export class MessagesService {
   }
 
   async history(
-    caller: Caller,
-    userIdParam: string | undefined,
+    actor: Actor,
     chatId: string,
     limit: number,
     from: string | undefined,
     order: Order,
-  ): Promise<CachedPage<HistoryPage>> {
-    if (caller.kind !== 'session') await this.chats.requireChat(chatId);
-    const reader = await this.actingUser.resolve(caller, userIdParam, false);
-    if (reader) await this.chats.requireChatMember(chatId, reader);
+  ): Promise<CachedPage<MessagePage>> {
+    await this.access.requireReaderIfNamed(actor, chatId);
 
     let afterSeq: number | undefined;
     if (from !== undefined) {
@@ -184,26 +129,20 @@ export class MessagesService {
     const version = await this.cache.version(chatId);
     const pageId = `${order}:${afterSeq ?? ''}:${limit}`;
     if (version !== undefined) {
-      const hit = await this.cache.get<HistoryPage>(chatId, version, pageId);
+      const hit = await this.cache.get<MessagePage>(chatId, version, pageId);
       if (hit) return hit;
     }
     // One row more than asked says whether another page exists.
     const rows = await this.messages.page(chatId, order, afterSeq, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    const body: HistoryPage = {
-      messages: page.map(toMessageView),
-      ...(rows.length > limit && last
-        ? { next: { iterator: encodeCursor({ o: order, s: Number(last.seq) }) } }
-        : {}),
-    };
+    const { items, next } = keysetPage(rows, limit, (last) => ({ o: order, s: Number(last.seq) }));
+    const body: MessagePage = { messages: items.map(toMessage), ...(next && { next }) };
     return version !== undefined
       ? this.cache.put(chatId, version, pageId, body)
       : { etag: etagOf(body), body };
   }
 }
 
-export function toMessageView(row: MessageWithAuthor): MessageView {
+export function toMessage(row: MessageWithAuthor): Message {
   return {
     message_id: row.id,
     chat_id: row.chat_id,
@@ -225,7 +164,7 @@ const messageNotFound = (messageId: string) =>
  * type, so that nothing a client adds beyond the contract is kept.
  */
 /** `field` prefixes the body fields named in an error: `""` for a post, `messages.3.` in a batch. */
-function toContent(input: NewMessageInput, field: string): NewMessageContent {
+function toContent(input: NewMessage, field: string): NewMessageContent {
   const attachments = (input.attachments ?? []).map(pickAttachmentFields);
   // `""` is what many clients send for "no text": fine beside attachments, as leaving it out is.
   const text = input.message ?? '';

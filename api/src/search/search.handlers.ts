@@ -7,17 +7,17 @@ export function searchHandlers(search: SearchService): {
   listSearchResults: Handler<'listSearchResults'>;
 } {
   return {
-    createSearchTask: async ({ caller, query, body }) => ({
+    createSearchTask: async ({ actor, body }) => ({
       status: 201,
-      body: { task_id: await search.start(caller, query.user_id, body.message) },
+      body: { task_id: await search.start(actor, body.message) },
     }),
-    getSearchTaskStatus: async ({ caller, query, params }) => ({
+    getSearchTaskStatus: async ({ actor, params }) => ({
       status: 200,
-      body: await search.status(caller, query.user_id, params.task_id),
+      body: await search.status(actor, params.task_id),
     }),
-    listSearchResults: async ({ caller, query, params }) => ({
+    listSearchResults: async ({ actor, query, params }) => ({
       status: 200,
-      body: await search.results(caller, query.user_id, params.task_id, query.limit, query.from),
+      body: await search.results(actor, params.task_id, query.limit, query.from),
     }),
   };
 }

@@ -3,15 +3,14 @@ import {
   AppError,
   type Logger,
   type Queue,
-  type SearchHitView,
   type SearchJob,
   type SearchTask,
   type SearchTaskStore,
 } from '@messenger/shared';
-import type { ActingUser } from '../auth/acting-user.ts';
-import type { Caller } from '../auth/caller.ts';
-import { decodeCursor, encodeCursor } from '../http/cursor.ts';
-import { isWellFormedId } from '../http/ids.ts';
+import type { Actor } from '../auth/actor.ts';
+import { decodeCursor, encodeCursor } from '../paging/cursor.ts';
+import { isWellFormedId } from '../paging/ids.ts';
+import type { SearchResultPage, SearchTaskStatus } from '../schemas.ts';
 
 /** A phrase must be longer than this after trimming, as in the original API. */
 const MIN_PHRASE_EXCLUSIVE = 3;
@@ -25,16 +24,6 @@ const isResultCursor = (v: unknown): v is ResultCursor =>
   Number.isSafeInteger((v as ResultCursor).i) &&
   (v as ResultCursor).i >= 0;
 
-export interface SearchStatusView {
-  task_id: string;
-  status: SearchTask['status'];
-  created_at: string;
-  finished_at: string | null;
-  result_count: number | null;
-  partial: boolean;
-  reason: string | null;
-}
-
 /**
  * Search tasks as the API sees them: it records a task, hands the job to the queue, and serves
  * the status and the results that the worker leaves in the store.
@@ -44,12 +33,11 @@ export class SearchService {
     private readonly tasks: SearchTaskStore,
     /** The queue, connected on first use (and again after a failure), so the API starts without a broker. */
     private readonly queue: () => Promise<Queue>,
-    private readonly actingUser: ActingUser,
     private readonly maxPhraseLength: number,
     private readonly log: Logger,
   ) {}
 
-  async start(caller: Caller, userIdParam: string | undefined, phrase: string): Promise<string> {
+  async start(actor: Actor, phrase: string): Promise<string> {
     const trimmed = phrase.trim();
     if (trimmed.length <= MIN_PHRASE_EXCLUSIVE) {
       throw new AppError(
@@ -63,7 +51,7 @@ export class SearchService {
         `body field "message" must be at most ${this.maxPhraseLength} characters`,
       );
     }
-    const userId = await this.actingUser.resolve(caller, userIdParam, true);
+    const userId = actor.id;
     const task: SearchTask = {
       task_id: randomUUID(),
       user_id: userId,
@@ -96,8 +84,8 @@ export class SearchService {
     return task.task_id;
   }
 
-  async status(caller: Caller, userIdParam: string | undefined, taskId: string): Promise<SearchStatusView> {
-    const task = await this.ownTask(caller, userIdParam, taskId);
+  async status(actor: Actor, taskId: string): Promise<SearchTaskStatus> {
+    const task = await this.ownTask(actor, taskId);
     return {
       task_id: task.task_id,
       status: task.status,
@@ -110,13 +98,12 @@ export class SearchService {
   }
 
   async results(
-    caller: Caller,
-    userIdParam: string | undefined,
+    actor: Actor,
     taskId: string,
     limit: number,
     from: string | undefined,
-  ): Promise<{ messages: SearchHitView[]; next?: { iterator: string } }> {
-    const task = await this.ownTask(caller, userIdParam, taskId);
+  ): Promise<SearchResultPage> {
+    const task = await this.ownTask(actor, taskId);
     if (task.status === 'FAILED')
       throw new AppError('task-failed', `the search failed: ${task.reason ?? 'unknown'}`);
     if (task.status !== 'SUCCESS')
@@ -136,14 +123,10 @@ export class SearchService {
   }
 
   /** The task, if the caller may see it: another user's task is as unknown as a missing one. */
-  private async ownTask(
-    caller: Caller,
-    userIdParam: string | undefined,
-    taskId: string,
-  ): Promise<SearchTask> {
+  private async ownTask(actor: Actor, taskId: string): Promise<SearchTask> {
     const notFound = new AppError('task-not-found', `no search task with id "${taskId}"`);
     if (!isWellFormedId(taskId)) throw notFound;
-    const userId = await this.actingUser.resolve(caller, userIdParam, false);
+    const userId = actor.idIfNamed;
     const task = await this.tasks.get(taskId);
     if (!task || (userId !== undefined && task.user_id !== userId)) throw notFound;
     return task;

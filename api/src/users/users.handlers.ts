@@ -19,10 +19,10 @@ export function usersHandlers(users: UsersService): {
         offset: query.offset ?? 0,
       }),
     }),
-    getMe: async ({ caller, query }) => ({ status: 200, body: await users.me(caller, query.user_id) }),
-    updateMe: async ({ caller, query, body }) => ({
+    getMe: async ({ actor }) => ({ status: 200, body: await users.me(actor) }),
+    updateMe: async ({ actor, body }) => ({
       status: 200,
-      body: await users.setDisplayName(caller, query.user_id, body.display_name),
+      body: await users.setDisplayName(actor, body.display_name),
     }),
     getUser: async ({ params }) => ({ status: 200, body: await users.get(params.user_id) }),
   };

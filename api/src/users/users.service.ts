@@ -1,27 +1,16 @@
 import { AppError } from '@messenger/shared';
-import type { ActingUser } from '../auth/acting-user.ts';
-import type { Caller } from '../auth/caller.ts';
-import { isWellFormedId } from '../http/ids.ts';
+import type { Actor } from '../auth/actor.ts';
+import { isWellFormedId } from '../paging/ids.ts';
+import type { UserProfile } from '../schemas.ts';
 import type { ProfileRow, UserProfilesRepository, UserSearch } from './users.repository.ts';
-
-export interface UserProfile {
-  user_id: string;
-  user_name: string;
-  display_name: string | null;
-  created_at: string;
-}
 
 /** The rules of profiles and of finding people. */
 export class UsersService {
-  constructor(
-    private readonly profiles: UserProfilesRepository,
-    private readonly actingUser: ActingUser,
-  ) {}
+  constructor(private readonly profiles: UserProfilesRepository) {}
 
   /** The caller's profile (in AUTH_DISABLED mode, the `?user_id=` user's). */
-  async me(caller: Caller, userIdParam: string | undefined): Promise<UserProfile> {
-    const userId = await this.actingUser.resolve(caller, userIdParam, true);
-    return this.get(userId);
+  async me(actor: Actor): Promise<UserProfile> {
+    return this.get(actor.id);
   }
 
   async get(userId: string): Promise<UserProfile> {
@@ -31,12 +20,8 @@ export class UsersService {
   }
 
   /** Sets or (with null) clears the caller's display name. */
-  async setDisplayName(
-    caller: Caller,
-    userIdParam: string | undefined,
-    displayName: string | null,
-  ): Promise<UserProfile> {
-    const userId = await this.actingUser.resolve(caller, userIdParam, true);
+  async setDisplayName(actor: Actor, displayName: string | null): Promise<UserProfile> {
+    const userId = actor.id;
     if (displayName !== null && displayName.trim() === '') {
       throw new AppError('bad-parameters', 'body field "display_name" must not be only white space');
     }

@@ -1,8 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, SessionEndReason, UserRow } from '@messenger/shared';
 
-/** The only code that reads or writes `users`. "Not found" is `undefined`; services decide what it means. */
-export class UsersRepository {
+/**
+ * Accounts in `users`: names, password hashes, sign-up. Profiles are read and written by
+ * `users/users.repository.ts`. "Not found" is `undefined`; services decide what it means.
+ */
+export class AccountsRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
   findById(id: string): Promise<UserRow | undefined> {
