@@ -3,7 +3,7 @@
  * typed from the contract (`make gen-types`), never written out again by hand.
  */
 import type { ErrorCode as SharedErrorCode, SearchHitView as SharedSearchHit } from '@messenger/shared';
-import type { components } from './generated/openapi.ts';
+import type { components, operations } from './generated/openapi.ts';
 
 type Schemas = components['schemas'];
 
@@ -20,6 +20,11 @@ export type SearchHit = Schemas['SearchHit'];
 export type SearchResultPage = Schemas['SearchResultPage'];
 export type UserProfile = Schemas['UserProfile'];
 export type InboxMessage = Schemas['InboxMessage'];
+export type ActiveSession = Schemas['ActiveSession'];
+export type HealthCheck = Schemas['HealthCheck'];
+/** The 201 of postDirectMessage, which the contract writes inline. */
+export type DirectMessageSent =
+  operations['postDirectMessage']['responses'][201]['content']['application/json'];
 export type ErrorBody = Schemas['Error'];
 export type ErrorCode = ErrorBody['message'];
 

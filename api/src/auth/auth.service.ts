@@ -1,6 +1,7 @@
 import argon2 from 'argon2';
 import { AppError, type Logger, type Store } from '@messenger/shared';
 import type { SessionsRepository } from './sessions.repository.ts';
+import type { ActiveSession } from '../schemas.ts';
 import type { AccountsRepository } from './accounts.repository.ts';
 import { normalizeUserName } from './user-name.ts';
 import { hashSessionToken, newSessionToken, parseAuthorization, sessionStoreKey } from './session-token.ts';
@@ -197,15 +198,7 @@ export class AuthService {
   }
 
   /** The caller's sessions that have neither ended nor expired, the calling one marked `current`. */
-  async activeSessions(caller: Extract<Caller, { kind: 'session' }>): Promise<
-    Array<{
-      id: string;
-      created_at: string;
-      last_seen_at: string;
-      user_agent: string | null;
-      current: boolean;
-    }>
-  > {
+  async activeSessions(caller: Extract<Caller, { kind: 'session' }>): Promise<ActiveSession[]> {
     const seenSince = new Date(Date.now() - this.settings.sessionTtlSeconds * 1000);
     const rows = await this.sessions.listActive(caller.userId, seenSince);
     return rows.map((row) => ({

@@ -1,8 +1,9 @@
 import type { Handler } from '../http/handler-types.ts';
 import type { Idempotent } from '../idempotency/idempotency.ts';
-import type { DirectService, SentDirect } from './direct.service.ts';
+import type { DirectMessageSent } from '../schemas.ts';
+import type { DirectService } from './direct.service.ts';
 
-const created = (sent: SentDirect) => ({ status: 201 as const, body: sent });
+const created = (sent: DirectMessageSent) => ({ status: 201 as const, body: sent });
 
 export function directHandlers(
   direct: DirectService,

@@ -5,13 +5,7 @@ import type { Actor } from '../auth/actor.ts';
 import type { ChatsRepository } from '../chats/chats.repository.ts';
 import { etagOf, type CachedPage } from '../messages/history-cache.ts';
 import type { MessagesService, Order } from '../messages/messages.service.ts';
-import type { MessagePage } from '../schemas.ts';
-
-/** A direct message as stored: its id and the pair's chat. */
-export interface SentDirect {
-  message_id: string;
-  chat_id: string;
-}
+import type { DirectMessageSent, MessagePage } from '../schemas.ts';
 
 /**
  * Direct messages: a one-to-one chat per pair of users, created by the first message either sends.
@@ -32,8 +26,8 @@ export class DirectService {
     actor: Actor,
     peerName: string,
     text: string,
-    beforeCommit?: (trx: Transaction<DB>, sent: SentDirect) => Promise<void>,
-  ): Promise<SentDirect> {
+    beforeCommit?: (trx: Transaction<DB>, sent: DirectMessageSent) => Promise<void>,
+  ): Promise<DirectMessageSent> {
     const sender = actor.id;
     const peer = await this.peer(sender, peerName);
     const me = await this.accounts.findById(sender);

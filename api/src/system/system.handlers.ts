@@ -1,5 +1,6 @@
 import { AppError, type Database, type Queue, type Store } from '@messenger/shared';
 import type { Handler } from '../http/handler-types.ts';
+import type { HealthCheck } from '../schemas.ts';
 import { chooseEncoding, DOCS_CACHE_CONTROL, DocsAssets } from './docs-assets.ts';
 
 const DOCS_PAGE = `<!doctype html>
@@ -18,15 +19,8 @@ const DOCS_PAGE = `<!doctype html>
 </html>
 `;
 
-interface CheckResult {
-  backend: string;
-  ok: boolean;
-  ms: number;
-  error?: string;
-}
-
 /** Runs one dependency check and times it; a check that throws or answers false has failed. */
-async function timed(backend: string, check: () => Promise<boolean>): Promise<CheckResult> {
+async function timed(backend: string, check: () => Promise<boolean>): Promise<HealthCheck> {
   const started = performance.now();
   let ok = false;
   let error: string | undefined;
