@@ -92,6 +92,7 @@ async function bench(options: BenchOptions): Promise<number> {
     connections: options.connections,
     durationSec: options.durationSec,
     warmupSec: options.warmupSec,
+    ...(options.smoke && { requests: options.connections * 3 }),
   };
   // A breath between runs, so one run's tail (autovacuum, closing sockets) is not the next one's start.
   const settle = (): Promise<void> => sleep(options.smoke ? 0 : 1_000);

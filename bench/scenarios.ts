@@ -88,6 +88,11 @@ export interface LoadShape {
   readonly connections: number;
   readonly durationSec: number;
   readonly warmupSec: number;
+  /**
+   * Smoke mode: stop after this many requests instead of after the time window, so that on a
+   * loaded machine every scenario still gets answers (a 1 s window can end before one login does).
+   */
+  readonly requests?: number;
 }
 
 /**
@@ -111,6 +116,8 @@ export function runHttp(url: string, load: HttpLoad, shape: LoadShape): Promise<
         url,
         connections: shape.connections,
         duration: shape.warmupSec + shape.durationSec,
+        // autocannon ignores `duration` when `amount` is set.
+        ...(shape.requests !== undefined && { amount: shape.requests }),
         // A request that waits this long is an error (the default 10 s is under login's queue at 50+).
         timeout: 30,
         setupClient: (client) => client.setRequests([load.request(next++)]),
