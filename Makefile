@@ -56,7 +56,7 @@ tests-html-coverage-report: install ## Run the tests, write an HTML coverage rep
 	elif command -v open >/dev/null 2>&1; then open "$$report" || true; fi; \
 	exit $$status
 
-lint: install ## Lint the spec, typecheck, lint the code, check generated types
+lint: install ## Lint the spec, typecheck, ESLint, prettier, generated types: every step runs, fails if any failed
 	npm run lint
 
 format: install ## Format the code with prettier
