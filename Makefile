@@ -43,7 +43,7 @@ stop-prod: ## Stop the production stack
 test: install ## Run all tests with coverage (gate: 85% of lines)
 	npm test
 
-# mocha adds files named on its command line to .mocharc.json's spec list (so `npx mocha FILE` runs
+# mocha adds files named on its command line to .mocharc.cjs's spec list (so `npx mocha FILE` runs
 # everything): this runs only the files named.
 test-file: install ## Run only the test files named: make test-file F="api/test/auth.test.ts shared/test/config.test.ts"
 	npm run --silent test:file -- $(F)
@@ -56,7 +56,7 @@ tests-html-coverage-report: install ## Run the tests, write an HTML coverage rep
 	elif command -v open >/dev/null 2>&1; then open "$$report" || true; fi; \
 	exit $$status
 
-lint: install ## Lint the spec, typecheck, lint the code, check generated types
+lint: install ## Lint the spec, typecheck, ESLint, prettier, generated types: every step runs, fails if any failed
 	npm run lint
 
 format: install ## Format the code with prettier

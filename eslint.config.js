@@ -1,4 +1,5 @@
-// ESLint flat config: @eslint/js + typescript-eslint recommended, zero warnings in CI (`npm run lint:ts`).
+// ESLint flat config: @eslint/js + typescript-eslint recommended and three type-aware promise/assertion
+// rules, zero warnings in CI (`npm run lint:ts`).
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
@@ -52,6 +53,17 @@ export default defineConfig(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  // Rules that need the type checker, for the TypeScript files (all in tsconfig.json): a promise nobody
+  // awaits loses its rejection (an unhandled rejection, or an error that never reaches the caller).
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unnecessary-type-assertion': 'error',
     },
   },
 );

@@ -28,7 +28,7 @@ async function startProcess(env: Record<string, string>): Promise<Running> {
   const port = await freePort();
   const started = Date.now();
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...testEnv({ PORT: String(port), LOG_LEVEL: 'info', ...env }) } as NodeJS.ProcessEnv,
+    env: { ...testEnv({ PORT: String(port), LOG_LEVEL: 'info', ...env }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -69,7 +69,7 @@ describe('the API process (make start)', function () {
         PORT: 'eighty',
         SESSION_TTL_SECONDS: '-5',
         DATABASE_URL: 'mysql://x',
-      }) as NodeJS.ProcessEnv,
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';

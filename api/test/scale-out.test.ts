@@ -22,7 +22,7 @@ interface Instance {
 async function startInstance(env: Record<string, string>): Promise<Instance> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
-    env: testEnv({ ...env, PORT: String(port), LOG_LEVEL: 'warn' }) as NodeJS.ProcessEnv,
+    env: testEnv({ ...env, PORT: String(port), LOG_LEVEL: 'warn' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

@@ -25,7 +25,7 @@ interface Supervisor {
 
 function startSupervisor(env: Record<string, string>, port: number): Supervisor {
   const child = spawn(process.execPath, ['scripts/start.mjs'], {
-    env: testEnv({ ...env, PORT: String(port) }) as NodeJS.ProcessEnv,
+    env: testEnv({ ...env, PORT: String(port) }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -50,7 +50,7 @@ describe('dependency errors', () => {
         const err = await rejectionOf(() => sql`select 1`.execute(database.db));
         expect(err).to.be.instanceOf(DependencyUnavailableError);
         expect((err as DependencyUnavailableError).dependency).to.equal('database');
-        expect(isNetworkError((err as Error).cause)).to.equal(true);
+        expect(isNetworkError(err.cause)).to.equal(true);
       } finally {
         await database.close();
       }

@@ -230,8 +230,7 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
         const result = c.security?.sessionId as
           (Caller & { error?: undefined }) | { error: unknown } | undefined;
         const caller = result && !result.error ? (result as Caller) : undefined;
-        const limitClass = ((c.operation as { 'x-rate-limit'?: RateLimitClass })['x-rate-limit'] ??
-          'api') as RateLimitClass;
+        const limitClass = (c.operation as { 'x-rate-limit'?: RateLimitClass })['x-rate-limit'] ?? 'api';
         await throttle(koa, limitClass, caller, c.request.requestBody);
       },
     }),

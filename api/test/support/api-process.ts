@@ -36,7 +36,7 @@ export interface ApiProcess extends ServiceProcess {
 
 function spawnService(name: string, entry: string, env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--enable-source-maps', path.resolve(entry)], {
-    env: testEnv({ LOG_LEVEL: 'warn', ...env }) as NodeJS.ProcessEnv,
+    env: testEnv({ LOG_LEVEL: 'warn', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

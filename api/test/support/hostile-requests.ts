@@ -388,7 +388,7 @@ export class HostileRequests {
       }
       case 'integer':
       case 'number':
-        return (schema.minimum as number | undefined) ?? 1;
+        return schema.minimum ?? 1;
       case 'boolean':
         return true;
       default:
