@@ -6,12 +6,12 @@ import { sql } from 'kysely';
 import type { Database } from '@messenger/shared';
 import { describeRealService } from '../../shared/test/support/real-services.ts';
 import { SearchRepository } from '../src/search/search.repository.ts';
-import { Fixture, postgres, postgresTarget, type Target } from './support/search-context.ts';
+import { Fixture, postgres, searchPostgresTarget, type Target } from './support/search-context.ts';
 
 if (process.env.SEARCH_BENCH === '1') {
   describe('SearchRepository', () => {
     describeRealService('on PostgreSQL, 100k messages (SEARCH_BENCH=1)', postgres, (url) =>
-      describeBench(() => postgresTarget(url as string)),
+      describeBench(() => searchPostgresTarget(url as string)),
     );
   });
 }

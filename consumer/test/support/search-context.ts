@@ -7,16 +7,9 @@
  */
 import { expect } from 'chai';
 import type { Kysely } from 'kysely';
-import {
-  connectDatabase,
-  loadConfig,
-  migrate,
-  readMigrations,
-  type Database,
-  type DB,
-} from '@messenger/shared';
+import { migrate, readMigrations, type Database, type DB } from '@messenger/shared';
 import { describeRealService, realService, uniqueTag } from '../../../shared/test/support/real-services.ts';
-import { ScratchPostgres } from '../../../shared/test/support/scratch-postgres.ts';
+import { pgliteTarget, postgresTarget, type DatabaseTarget } from '../../../shared/test/support/databases.ts';
 import { SearchRepository, type SearchHit } from '../../src/search/search.repository.ts';
 
 /** Opens new, migrated (or, with `upTo`, partly migrated) databases and disposes of them. */
@@ -25,40 +18,21 @@ export interface Target {
   dispose(): Promise<void>;
 }
 
-function openDatabase(url: string): Promise<Database> {
-  return connectDatabase(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' }));
-}
-
-async function migrateUpTo(database: Database, upTo?: number): Promise<void> {
-  const all = await readMigrations();
-  await migrate(database, upTo === undefined ? all : all.filter((m) => m.version <= upTo));
-}
-
-function pgliteTarget(): Target {
-  const opened: Database[] = [];
+/** The database conformance suite's target, each new database migrated as far as asked. */
+function migratedTarget(target: DatabaseTarget): Target {
   return {
     async fresh(upTo) {
-      const database = await openDatabase('pglite://memory');
-      opened.push(database);
-      await migrateUpTo(database, upTo);
+      const database = await (await target.fresh()).open();
+      const all = await readMigrations();
+      await migrate(database, upTo === undefined ? all : all.filter((m) => m.version <= upTo));
       return database;
     },
-    async dispose() {
-      for (const database of opened.splice(0)) await database.close();
-    },
+    dispose: () => target.dispose(),
   };
 }
 
-export async function postgresTarget(url: string): Promise<Target> {
-  const scratch = await ScratchPostgres.connect(url, 'messenger_search');
-  return {
-    async fresh(upTo) {
-      const database = await scratch.open(await scratch.create());
-      await migrateUpTo(database, upTo);
-      return database;
-    },
-    dispose: () => scratch.dispose(),
-  };
+export async function searchPostgresTarget(url: string): Promise<Target> {
+  return migratedTarget(await postgresTarget(url, 'messenger_search'));
 }
 
 /** Users, chats and messages written straight to the database, each test with its own. */
@@ -176,9 +150,9 @@ export const postgres = realService(
 /** Declares `body` under "SearchRepository" once on PGlite and once on PostgreSQL. */
 export function describeSearch(body: (ctx: SearchContext) => void): void {
   describe('SearchRepository', () => {
-    describe('on PGlite', () => describeOn(async () => pgliteTarget(), body));
+    describe('on PGlite', () => describeOn(async () => migratedTarget(pgliteTarget()), body));
     describeRealService('on PostgreSQL', postgres, (url) =>
-      describeOn(() => postgresTarget(url as string), body),
+      describeOn(() => searchPostgresTarget(url as string), body),
     );
   });
 }

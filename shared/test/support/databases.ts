@@ -33,7 +33,7 @@ export function openDatabase(url: string): Promise<Database> {
   return connectDatabase(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' }));
 }
 
-function pgliteTarget(): DatabaseTarget {
+export function pgliteTarget(): DatabaseTarget {
   const opened: Database[] = [];
   const open = async (): Promise<Database> => {
     const database = await openDatabase('pglite://memory');
@@ -59,8 +59,9 @@ function pgliteTarget(): DatabaseTarget {
   };
 }
 
-async function postgresTarget(url: string): Promise<DatabaseTarget> {
-  const scratch = await ScratchPostgres.connect(url, 'messenger_conf');
+/** New databases on the server `url` names, their names starting with `prefix`. */
+export async function postgresTarget(url: string, prefix = 'messenger_conf'): Promise<DatabaseTarget> {
+  const scratch = await ScratchPostgres.connect(url, prefix);
   return {
     backend: 'postgres',
     async fresh() {
