@@ -1,7 +1,7 @@
 /**
  * The highlight arithmetic of the search, without a database: reading ts_headline's marks back as
  * offsets, and joining the ranges of its three configurations. The highlights of real searches are
- * tested in search.*.test.ts.
+ * tested in search.repository.test.ts.
  */
 import { expect } from 'chai';
 import {

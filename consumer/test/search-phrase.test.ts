@@ -1,7 +1,7 @@
 /**
  * The phrase parser of the search, without a database: how a phrase splits into terms, how each is
  * quoted, and which terms match as prefixes and may be corrected. What the query then finds with
- * them is search.*.test.ts's business.
+ * them is in search.matching.test.ts.
  */
 import { expect } from 'chai';
 import {

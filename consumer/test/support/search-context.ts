@@ -2,8 +2,8 @@
  * What the SearchRepository suites share: fresh migrated databases on PGlite (always) and PostgreSQL
  * (TEST_POSTGRES_URL), a fixture that writes users, chats and messages straight to the database, and
  * `describeSearch`, which declares a suite once per backend. Each PostgreSQL run works in databases
- * of its own, created here and dropped afterwards; each test makes its own users and chats, so tests
- * never see each other's messages.
+ * of its own, made by the database suite's targets (support/databases.ts) and dropped afterwards;
+ * each test makes its own users and chats, so tests never see each other's messages.
  */
 import { expect } from 'chai';
 import type { Kysely } from 'kysely';
