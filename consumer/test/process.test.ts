@@ -6,6 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { deleteTopology, loadConfig } from '@messenger/shared';
 import { RUN_ID } from '../../api/test/support/backends.ts';
 import { describeRealService, realService } from '../../shared/test/support/real-services.ts';
 import { freePort } from '../../api/test/support/free-port.ts';
@@ -122,10 +123,8 @@ describe('the consumer process', function () {
           const amqp = await import('amqplib');
           const connection = await amqp.connect(amqpUrl!);
           const channel = await connection.createChannel();
-          await channel.deleteQueue(names.SEARCH_QUEUE);
-          await channel.deleteQueue(names.SEARCH_DEAD_LETTER_QUEUE);
-          await channel.deleteExchange(names.SEARCH_EXCHANGE);
-          await channel.deleteExchange(names.SEARCH_DEAD_LETTER_EXCHANGE);
+          // The topology the processes declared, read from the same variables they were given.
+          await deleteTopology(channel, loadConfig(names).queue);
           await connection.close();
         }
       });

@@ -1,5 +1,7 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { DB } from '@messenger/shared';
+import { HEADLINE_OPTIONS, markedRanges, mergeRanges, START_MARK, STOP_MARK } from './search-highlights.ts';
+import { parsePhrase, quoteOperand, type FuzzyWord, type Term } from './search-phrase.ts';
 
 /** One message that matched, with where in its text the match is. */
 export interface SearchHit {
@@ -31,29 +33,6 @@ export interface SearchOutcome {
   partial: boolean;
 }
 
-/** A word of the phrase, as the query uses it. */
-interface Term {
-  /** As typed. */
-  word: string;
-  /** The word quoted as one tsquery operand, so that no character of it is an operator. */
-  operand: string;
-  /** Whether its tokens also match as prefixes: it has 3 or more letters and digits. */
-  prefix: boolean;
-  /** Set when the word may be a typo of a vocabulary word: letters only, 4 to 32 of them. */
-  fuzzy?: FuzzyWord;
-}
-
-interface FuzzyWord {
-  /** Lowercase, as the vocabulary keeps words. */
-  word: string;
-  /** Its length in characters (code points), as `char_length` counts. */
-  length: number;
-  /** Edits allowed: 2 for a word of 5 or more letters, 1 for 4 letters (the intended word has 5). */
-  maxEdits: 1 | 2;
-  /** The trigram-similarity floor that keeps every word within `maxEdits`, when it is worth using. */
-  trigramFloor?: number;
-}
-
 /**
  * Per prefix term, the vocabulary tokens that start with its (longest) token; `undefined` when
  * there are more than MAX_COMPLETIONS, and the query keeps the bare prefix (right, but not
@@ -62,27 +41,13 @@ interface FuzzyWord {
 type Completions = Map<Term, string[] | undefined>;
 type Corrections = Map<Term, string[]>;
 
-/** Words of a phrase beyond this are ignored: the API caps phrases at a few hundred characters anyway. */
-const MAX_TERMS = 32;
-/** Shorter words match whole tokens only: as prefixes they would match most of the vocabulary. */
-const MIN_PREFIX_LENGTH = 3;
 /**
  * A prefix is narrowed by at most this many whole tokens. GiST keeps tsvectors as hashed lexemes,
  * which answer whole lexemes but not prefixes: a bare prefix makes it return every row to recheck.
  */
 const MAX_COMPLETIONS = 256;
-/** Words longer than this are not corrected. */
-const MAX_FUZZY_LENGTH = 32;
 /** Corrections tried per misspelt word, nearest first. */
 const MAX_CORRECTIONS = 64;
-/** Below this floor a trigram lookup would visit most of the vocabulary: scan it by length instead. */
-const MIN_TRIGRAM_FLOOR = 0.15;
-
-/** ts_headline marks matches with these; any in the text itself are blanked before it runs. */
-const START_MARK = '\u0001';
-const STOP_MARK = '\u0002';
-const HEADLINE_OPTIONS = `HighlightAll=true, StartSel=${START_MARK}, StopSel=${STOP_MARK}`;
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A statement cancelled by `statement_timeout`. */
@@ -367,97 +332,4 @@ function termQuery(term: Term, completions: Completions): RawBuilder<unknown> {
  */
 function lexemeQuery(words: string[]): RawBuilder<unknown> {
   return sql`${words.map((w) => `${quoteOperand(w)}:C`).join(' | ')}::tsquery`;
-}
-
-/**
- * Splits a phrase into words at white space. Each word becomes one quoted tsquery operand, so that
- * `&`, `|`, `!`, `(`, `:`, `*` and quotes in it are text, never syntax; the configuration's
- * parser then finds its tokens (an e-mail address, a URL, a hyphenated word and its parts) as it
- * does in the messages. Words without a letter or digit can match nothing and are dropped.
- */
-function parsePhrase(phrase: string): Term[] {
-  const seen = new Set<string>();
-  const terms: Term[] = [];
-  // NUL cannot travel as a text parameter; it separates words like white space.
-  for (const raw of phrase.replaceAll('\u0000', ' ').split(/\s+/u)) {
-    if (!/[\p{L}\p{N}]/u.test(raw)) continue;
-    const key = raw.toLowerCase();
-    if (seen.has(key)) continue;
-    seen.add(key);
-    // Punctuation around a word ("hello," or "(world)") is no part of its token.
-    const core = raw.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
-    terms.push({
-      word: raw,
-      operand: quoteOperand(raw),
-      prefix: (core.match(/[\p{L}\p{N}]/gu) ?? []).length >= MIN_PREFIX_LENGTH,
-      fuzzy: /^\p{L}+$/u.test(core) ? fuzzyWord(core.toLowerCase()) : undefined,
-    });
-    if (terms.length === MAX_TERMS) break;
-  }
-  return terms;
-}
-
-function quoteOperand(word: string): string {
-  return `'${word.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-}
-
-function fuzzyWord(word: string): FuzzyWord | undefined {
-  const length = [...word].length;
-  if (length < 4 || length > MAX_FUZZY_LENGTH) return undefined;
-  const maxEdits = length >= 5 ? 2 : 1;
-  const floor = /^[a-z]+$/.test(word) ? trigramFloor(word, maxEdits) : undefined;
-  return { word, length, maxEdits, trigramFloor: floor };
-}
-
-/**
- * The least pg_trgm similarity between `word` and any word at most `maxEdits` edits from it, or
- * undefined when that floor is too low to be selective. pg_trgm pads a word as "  word " and
- * takes its distinct trigrams; an edit changes at most 3 of them, so a word B within k edits
- * shares at least |A| - 3k of A's and has at most n + k + 1, and
- * similarity = shared / (|A| + |B| - shared) >= (|A| - 3k) / (n + 4k + 1). (ASCII only: whether
- * pg_trgm counts other letters as word characters depends on the database's locale.)
- */
-function trigramFloor(word: string, maxEdits: number): number | undefined {
-  const padded = `  ${word} `;
-  const trigrams = new Set<string>();
-  for (let i = 0; i + 3 <= padded.length; i++) trigrams.add(padded.slice(i, i + 3));
-  const floor = (trigrams.size - 3 * maxEdits) / (word.length + 4 * maxEdits + 1);
-  // pg_trgm computes in float4: stay a little under the exact bound.
-  return floor >= MIN_TRIGRAM_FLOOR ? Math.floor(floor * 1000) / 1000 - 0.001 : undefined;
-}
-
-/**
- * The ranges ts_headline marked, as offsets into the original text. It reproduces the text with
- * marks around the matching words; anything else (a text it changed) gives no ranges.
- */
-function markedRanges(marked: string, textLength: number): Array<[number, number]> {
-  const ranges: Array<[number, number]> = [];
-  let at = 0;
-  let start = -1;
-  for (let i = 0; i < marked.length; i++) {
-    const c = marked[i];
-    if (c === START_MARK) start = at;
-    else if (c === STOP_MARK) {
-      if (start >= 0 && at > start) ranges.push([start, at]);
-      start = -1;
-    } else at++;
-  }
-  return at === textLength ? ranges : [];
-}
-
-/**
- * Sorts and joins the ranges of all configurations. Ranges that overlap or touch become one, and
- * so do ranges that only hyphens separate: ts_headline marks "e-mail" as "e" and "mail".
- */
-function mergeRanges(text: string, ranges: Array<[number, number]>): Array<{ start: number; end: number }> {
-  const merged: Array<{ start: number; end: number }> = [];
-  for (const [start, end] of ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
-    const last = merged[merged.length - 1];
-    if (last && (start <= last.end || /^-+$/.test(text.slice(last.end, start)))) {
-      last.end = Math.max(last.end, end);
-    } else {
-      merged.push({ start, end });
-    }
-  }
-  return merged;
 }
