@@ -1,6 +1,6 @@
 /**
- * One conformance suite for the Bus interface, run against MemoryBus (always; RedisBus joins it
- * next). Every channel of a run is under `test-bus-<random>:`, so that parallel runs on
+ * One conformance suite for the Bus interface, run against MemoryBus (always) and RedisBus
+ * (TEST_REDIS_URL). Every channel of a run is under `test-bus-<random>:`, so that parallel runs on
  * one Redis never hear each other. Pub/sub keeps nothing on the server: there is nothing to delete.
  *
  * A message that must not arrive is checked with a marker published after it on the same channel:
@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { connectBus, type Bus, type BusLogger } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { handles, listen } from './support/bus.ts';
-import { rejectionOf, sleep, uniqueTag } from './support/real-services.ts';
+import { describeRealService, realService, rejectionOf, sleep, uniqueTag } from './support/real-services.ts';
 
 function describeBus(backend: Bus['backend'], redisUrl: () => string): void {
   const prefix = `test-bus-${uniqueTag()}:`;
@@ -193,5 +193,13 @@ function describeBus(backend: Bus['backend'], redisUrl: () => string): void {
 describe('Bus conformance', () => {
   describe('MemoryBus (memory://)', () => {
     describeBus('memory', () => 'memory://');
+  });
+
+  const redis = realService('Redis', 'TEST_REDIS_URL', 'redis://127.0.0.1:6379/0');
+  describeRealService('RedisBus', redis, (url) => {
+    describeBus('redis', () => {
+      if (url === undefined) throw new Error('TEST_REDIS_URL is not set');
+      return url;
+    });
   });
 });
