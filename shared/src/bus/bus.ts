@@ -10,7 +10,8 @@ export interface Bus {
    * Sends `message` to every subscriber of `channel` on every instance that shares this bus's key
    * prefix: at most once, in publish order per channel, never inside this call's stack, with no
    * history (a subscriber that joins later does not get it). Rejects with a
-   * DependencyUnavailableError when the server does not answer, and with an Error once closed.
+   * DependencyUnavailableError when the server does not answer, and with an Error once closed. A
+   * publish that timed out may still reach the subscribers later (a frozen server that thaws).
    */
   publish(channel: string, message: string): Promise<void>;
   /**
