@@ -305,9 +305,7 @@ describe('chats', () => {
       await t.addMember(owner, chat, bob);
 
       const messageId = await t.post(bob, chat, 'hello from bob');
-      const { data } = await bob.api.GET('/v1/chats/{chat_id}/messages', {
-        params: { path: { chat_id: chat }, query: { limit: 10 } },
-      });
+      const { data } = await t.history(bob, chat, { limit: 10 });
       expect(data!.messages.map((m) => [m.message_id, m.user_id, m.text])).to.deep.equal([
         [messageId, bob.userId, 'hello from bob'],
       ]);

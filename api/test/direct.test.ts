@@ -254,9 +254,7 @@ describe('direct messages', function () {
       ];
       const chatId = (await send(carol, dave.userName, 'private')).data!.chat_id;
       expect((await read(eve, dave.userName, { limit: 10 })).data!.messages).to.deep.equal([]);
-      const direct = await eve.api.GET('/v1/chats/{chat_id}/messages', {
-        params: { path: { chat_id: chatId }, query: { limit: 10 } },
-      });
+      const direct = await t.history(eve, chatId, { limit: 10 });
       expectError(direct, 403, 'forbidden');
     });
   });

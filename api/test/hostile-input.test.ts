@@ -196,9 +196,7 @@ describe('hostile input', function () {
       body: { message: 'still here' },
     });
     expect(posted.response.status).to.equal(201);
-    const history = await owner.GET('/v1/chats/{chat_id}/messages', {
-      params: { ...chat.params, query: { limit: 1000 } },
-    });
+    const history = await t.history(owner, world.ids.chat_id!, { limit: 1000 });
     expect(history.data?.messages.map((m) => m.message_id)).to.include(posted.data?.message_id);
   });
 });

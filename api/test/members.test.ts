@@ -40,9 +40,6 @@ describe('chats: details, members and roles', function () {
   const deleteChat = (by: TestUser | undefined, chat_id: string) =>
     (by?.api ?? t.api).DELETE('/v1/chats/{chat_id}', { params: { path: { chat_id } } });
 
-  const history = (user: TestUser, chat_id: string) =>
-    user.api.GET('/v1/chats/{chat_id}/messages', { params: { path: { chat_id }, query: { limit: 100 } } });
-
   const postAnswer = (user: TestUser, chat_id: string, message: string) =>
     user.api.POST('/v1/chats/{chat_id}/messages', { params: { path: { chat_id } }, body: { message } });
 
@@ -235,17 +232,17 @@ describe('chats: details, members and roles', function () {
       const chat = await chatWith(owner, bob);
       await t.post(owner, chat, `${tag}cutoff before`);
       // Cache the page and bob's membership first: removal must reach both.
-      expect((await history(bob, chat)).data!.messages).to.have.length(1);
+      expect((await t.history(bob, chat)).data!.messages).to.have.length(1);
       expect(await search(bob, `${tag}cutoff`)).to.have.length(1);
 
       expect((await remove(owner, chat, bob.userId)).response.status).to.equal(204);
-      expectError(await history(bob, chat), 403, 'forbidden');
+      expectError(await t.history(bob, chat), 403, 'forbidden');
       expectError(await postAnswer(bob, chat, 'still here?'), 403, 'forbidden');
       expectError(await getChat(bob, chat), 403, 'forbidden');
       expect(await search(bob, `${tag}cutoff`)).to.deep.equal([]);
       expect(await messageCount(chat)).to.equal(1);
       // The owner still reads everything.
-      expect((await history(owner, chat)).data!.messages).to.have.length(1);
+      expect((await t.history(owner, chat)).data!.messages).to.have.length(1);
     });
 
     it('hands the chat to the longest-standing member when the last owner leaves', async () => {
@@ -271,11 +268,11 @@ describe('chats: details, members and roles', function () {
       await t.post(bob, chat, 'bye');
       expect((await remove(bob, chat, bob.userId)).response.status).to.equal(204);
       expect(await chatRow(chat)).to.not.equal(undefined);
-      await history(owner, chat);
+      await t.history(owner, chat);
       expect((await remove(owner, chat, owner.userId)).response.status).to.equal(204);
       expect(await chatRow(chat)).to.equal(undefined);
       expect(await messageCount(chat)).to.equal(0);
-      expectError(await history(owner, chat), 404, 'chat-not-found');
+      expectError(await t.history(owner, chat), 404, 'chat-not-found');
     });
 
     it('keeps exactly one owner when the owner and a member leave at the same moment', async () => {
@@ -324,7 +321,7 @@ describe('chats: details, members and roles', function () {
       await t.post(owner, chat, `${tag}doomed one`);
       await t.post(bob, chat, `${tag}doomed two`);
       // Cached pages and memberships exist before the deletion.
-      expect((await history(bob, chat)).data!.messages).to.have.length(2);
+      expect((await t.history(bob, chat)).data!.messages).to.have.length(2);
       expect(await search(bob, `${tag}doomed`)).to.have.length(2);
 
       expect((await deleteChat(owner, chat)).response.status).to.equal(204);
@@ -332,7 +329,7 @@ describe('chats: details, members and roles', function () {
       expect(await messageCount(chat)).to.equal(0);
       expect(await members(chat)).to.deep.equal([]);
       for (const user of [owner, bob]) {
-        expectError(await history(user, chat), 404, 'chat-not-found');
+        expectError(await t.history(user, chat), 404, 'chat-not-found');
         expectError(await postAnswer(user, chat, 'anyone?'), 404, 'chat-not-found');
         const { data } = await user.api.GET('/v1/chats', { params: { query: { limit: 10 } } });
         expect(data!.chats.map((c) => c.chat_id)).to.not.include(chat);

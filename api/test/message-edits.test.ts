@@ -37,9 +37,7 @@ describe('message edits and deletes', function () {
       params: { path: { chat_id, message_id } },
     });
   const history = async (user: TestUser, chat_id: string) => {
-    const { data, response } = await user.api.GET('/v1/chats/{chat_id}/messages', {
-      params: { path: { chat_id }, query: { limit: 100 } },
-    });
+    const { data, response } = await t.history(user, chat_id);
     expect(response.status).to.equal(200);
     return data!.messages;
   };

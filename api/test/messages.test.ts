@@ -52,7 +52,7 @@ describe('messages', () => {
     user: TestUser,
     chatId: string,
     query: { limit: number; from?: string; order?: Order; user_id?: string },
-  ) => user.api.GET('/v1/chats/{chat_id}/messages', { params: { path: { chat_id: chatId }, query } });
+  ) => t.history(user, chatId, query);
 
   /** Follows `next` from the page at `from` (the first page when absent) to the last; answers the pages. */
   async function readAll(
@@ -165,9 +165,7 @@ describe('messages', () => {
     });
 
     it('answers 401 auth-failed without a session', async () => {
-      const answer = await t.api.GET('/v1/chats/{chat_id}/messages', {
-        params: { path: { chat_id: chatId }, query: { limit: 10 } },
-      });
+      const answer = await t.history(t.api, chatId, { limit: 10 });
       expectError(answer, 401, 'auth-failed');
     });
 

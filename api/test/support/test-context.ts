@@ -21,6 +21,9 @@ export function uniqueName(base = 'user'): string {
   return `${base}-${randomBytes(5).toString('hex')}`;
 }
 
+/** The query of a history read (GET /v1/chats/{chat_id}/messages): limit, from, order, user_id. */
+export type HistoryQuery = paths['/v1/chats/{chat_id}/messages']['get']['parameters']['query'];
+
 export interface TestUser {
   userId: string;
   userName: string;
@@ -206,5 +209,22 @@ export class TestContext {
     });
     if (response.status !== 201 || !data) throw new Error(`post answered ${response.status}`);
     return data.message_id;
+  }
+
+  /**
+   * A page of a chat's history as `reader` gets it (a user, or any client: anonymous, another
+   * instance's), the whole answer so tests can check refusals too. The default is one page of 100.
+   */
+  history(
+    reader: TestUser | Client<paths>,
+    chatId: string,
+    query: HistoryQuery = { limit: 100 },
+    headers: Record<string, string> = {},
+  ) {
+    const client = 'api' in reader ? reader.api : reader;
+    return client.GET('/v1/chats/{chat_id}/messages', {
+      params: { path: { chat_id: chatId }, query },
+      headers,
+    });
   }
 }
