@@ -29,8 +29,7 @@ describe('Idempotency-Key on message-creating requests', function () {
     [t, other] = [await TestContext.start(), await TestContext.start()];
     alice = await t.registerUser('alice');
     bob = await t.registerUser('bob');
-    chatId = await t.createChat(alice);
-    await t.addMember(alice, chatId, bob);
+    chatId = await t.chatWith(alice, bob);
   });
   after(async () => {
     await other.stop();
@@ -164,11 +163,7 @@ describe('Idempotency-Key recorded in PostgreSQL', function () {
   let carol: TestUser;
   before(async () => {
     [t, other] = [await TestContext.start(), await TestContext.start()];
-    [alice, bob, carol] = [
-      await t.registerUser('alice'),
-      await t.registerUser('bob'),
-      await t.registerUser('carol'),
-    ];
+    [alice, bob, carol] = await t.registerUsers('alice', 'bob', 'carol');
   });
   after(async () => {
     await other.stop();
@@ -328,8 +323,7 @@ describe('Idempotency-Key recorded in PostgreSQL', function () {
   it('keeps ?user_id= scopes apart in AUTH_DISABLED mode, through PostgreSQL too', async () => {
     const legacy = await TestContext.start({ AUTH_DISABLED: 'true' });
     try {
-      const chat = await t.createChat(alice);
-      await t.addMember(alice, chat, bob);
+      const chat = await t.chatWith(alice, bob);
       const key = randomUUID();
       const as = (user: TestUser) =>
         legacy.raw('POST', `/v1/chats/${chat}/messages?user_id=${user.userId}`, {

@@ -26,18 +26,13 @@ describe('messages', () => {
   let stranger: TestUser;
   before(async () => {
     t = await TestContext.start();
-    [owner, member, stranger] = [
-      await t.registerUser('owner'),
-      await t.registerUser('member'),
-      await t.registerUser('stranger'),
-    ];
+    [owner, member, stranger] = await t.registerUsers('owner', 'member', 'stranger');
   });
   after(() => t.stop());
 
   /** A new chat of `owner` with `member` in it, and messages m1 … m`count` posted by `owner`. */
   async function chatWithMessages(count: number): Promise<{ chatId: string; messageIds: string[] }> {
-    const chatId = await t.createChat(owner);
-    await t.addMember(owner, chatId, member);
+    const chatId = await t.chatWith(owner, member);
     const messageIds = await postAll(chatId, numbered(1, count));
     return { chatId, messageIds };
   }

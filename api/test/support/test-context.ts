@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import createClient, { type Client } from 'openapi-fetch';
 import {
   connectQueue,
@@ -188,6 +189,15 @@ export class TestContext {
     };
   }
 
+  /** Registers and logs in one user per base name, one after another (so in this order). */
+  async registerUsers<const Bases extends readonly string[]>(
+    ...bases: Bases
+  ): Promise<{ -readonly [K in keyof Bases]: TestUser }> {
+    const users: TestUser[] = [];
+    for (const base of bases) users.push(await this.registerUser(base));
+    return users as { -readonly [K in keyof Bases]: TestUser };
+  }
+
   async createChat(owner: TestUser, name = uniqueName('chat')): Promise<string> {
     const { data, response } = await owner.api.POST('/v1/chats', { body: { chat_name: name } });
     if (response.status !== 201 || !data) throw new Error(`createChat answered ${response.status}`);
@@ -200,6 +210,19 @@ export class TestContext {
       body: { user_name: user.userName },
     });
     if (response.status !== 201) throw new Error(`addMember answered ${response.status}`);
+  }
+
+  /**
+   * A chat of `owner` with `members` added by the owner in order, each joining a little later, so
+   * "longest-standing first" is one order and not a tie of equal join times.
+   */
+  async chatWith(owner: TestUser, ...members: TestUser[]): Promise<string> {
+    const chatId = await this.createChat(owner);
+    for (const member of members) {
+      await sleep(2);
+      await this.addMember(owner, chatId, member);
+    }
+    return chatId;
   }
 
   async post(author: TestUser, chatId: string, text: string): Promise<string> {
