@@ -79,9 +79,7 @@ describe('attachments', () => {
     const plain = await post(alice, { message: 'plain' }, chat);
     for (const r of [only, both, ten, plain]) expect(r.response.status).to.equal(201);
 
-    const { data } = await alice.api.GET('/v1/chats/{chat_id}/messages', {
-      params: { path: { chat_id: chat }, query: { limit: 10 } },
-    });
+    const { data } = await t.history(alice, chat, { limit: 10 });
     expect(data!.messages.map((m) => [m.text, m.attachments])).to.deep.equal([
       ['', [image]],
       ['look', [video, link, image]],

@@ -81,9 +81,7 @@ describe('POST /v1/chats/{chat_id}/messages/batch (postMessageBatch)', () => {
     expect(data!.message_ids).to.deep.equal(rows.slice(1).map((r) => r.id));
     expect(await lastSeq(chat)).to.equal(101);
 
-    const { data: page } = await alice.api.GET('/v1/chats/{chat_id}/messages', {
-      params: { path: { chat_id: chat }, query: { limit: 3, order: 'desc' } },
-    });
+    const { data: page } = await t.history(alice, chat, { limit: 3, order: 'desc' });
     expect(page!.messages.map((m) => m.text)).to.deep.equal(['b100', 'b99', 'b98']);
   });
 

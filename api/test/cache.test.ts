@@ -24,11 +24,9 @@ function countingDatabase(database: Database): { database: Database; count: () =
   };
 }
 
-const readPage = (user: TestUser, chatId: string, headers: Record<string, string> = {}) =>
-  user.api.GET('/v1/chats/{chat_id}/messages', {
-    params: { path: { chat_id: chatId }, query: { limit: 50 } },
-    headers,
-  });
+/** The page every test here reads: the first 50 messages. */
+const readPage = (ctx: TestContext, user: TestUser, chatId: string, headers: Record<string, string> = {}) =>
+  ctx.history(user, chatId, { limit: 50 }, headers);
 
 describe('cached history reads', () => {
   let t: TestContext;
@@ -45,23 +43,23 @@ describe('cached history reads', () => {
   after(() => t.stop());
 
   it('serves a page it has read before without touching PostgreSQL', async () => {
-    const first = await readPage(owner, chatId);
+    const first = await readPage(t, owner, chatId);
     expect(first.response.status).to.equal(200);
     const before = counted.count();
-    const second = await readPage(owner, chatId);
+    const second = await readPage(t, owner, chatId);
     expect(counted.count() - before).to.equal(0);
     expect(second.data).to.deep.equal(first.data);
   });
 
   it('drops every cached page of the chat when someone posts, so the next read has the message', async () => {
-    await readPage(owner, chatId);
+    await readPage(t, owner, chatId);
     await t.post(owner, chatId, 'second');
-    const after = await readPage(owner, chatId);
+    const after = await readPage(t, owner, chatId);
     expect(after.data!.messages.map((m) => m.text)).to.deep.equal(['first', 'second']);
   });
 
   it('answers 304 with no body for If-None-Match with the current ETag, and 200 with a new one after a change', async () => {
-    const read = await readPage(owner, chatId);
+    const read = await readPage(t, owner, chatId);
     const etag = read.response.headers.get('etag');
     expect(etag).to.match(/^"[\w-]+"$/);
     const unchanged = await t.raw('GET', `/v1/chats/${chatId}/messages?limit=50`, {
@@ -72,29 +70,25 @@ describe('cached history reads', () => {
     expect(unchanged.headers.get('etag')).to.equal(etag);
 
     await t.post(owner, chatId, 'changed');
-    const changed = await readPage(owner, chatId, { 'If-None-Match': etag! });
+    const changed = await readPage(t, owner, chatId, { 'If-None-Match': etag! });
     expect(changed.response.status).to.equal(200);
     expect(changed.response.headers.get('etag')).to.not.equal(etag);
   });
 
   it('forgets a cached "not a member" as soon as the user is added', async () => {
     const stranger = await t.registerUser('stranger');
-    expectError(await readPage(stranger, chatId), 403, 'forbidden');
+    expectError(await readPage(t, stranger, chatId), 403, 'forbidden');
     await t.addMember(owner, chatId, stranger);
-    expect((await readPage(stranger, chatId)).response.status).to.equal(200);
+    expect((await readPage(t, stranger, chatId)).response.status).to.equal(200);
   });
 
   it('a post through one instance is in the next read through another (no stale cache)', async () => {
     const other = await TestContext.start();
     try {
       const onOther = other.client(owner.token);
-      const before = await onOther.GET('/v1/chats/{chat_id}/messages', {
-        params: { path: { chat_id: chatId }, query: { limit: 50 } },
-      });
+      const before = await other.history(onOther, chatId, { limit: 50 });
       await t.post(owner, chatId, 'from the first instance');
-      const after = await onOther.GET('/v1/chats/{chat_id}/messages', {
-        params: { path: { chat_id: chatId }, query: { limit: 50 } },
-      });
+      const after = await other.history(onOther, chatId, { limit: 50 });
       expect(after.data!.messages).to.have.length(before.data!.messages.length + 1);
       expect(after.data!.messages.at(-1)!.text).to.equal('from the first instance');
     } finally {
@@ -127,7 +121,7 @@ describeRealService(
       owner = await t.registerUser('outage');
       chatId = await t.createChat(owner);
       await t.post(owner, chatId, 'before the outage');
-      page = await readPage(owner, chatId);
+      page = await readPage(t, owner, chatId);
       await proxy.cut();
     });
     after(async () => {
@@ -136,7 +130,7 @@ describeRealService(
     });
 
     it('still serves history pages that are in the cache', async () => {
-      const cached = await readPage(owner, chatId);
+      const cached = await readPage(t, owner, chatId);
       expect(cached.response.status).to.equal(200);
       expect(cached.data).to.deep.equal(page.data);
     });
@@ -158,7 +152,7 @@ describeRealService(
         body: { message: 'after the outage' },
       });
       expect(post.response.status).to.equal(201);
-      const after = await readPage(owner, chatId);
+      const after = await readPage(t, owner, chatId);
       expect(after.data!.messages.map((m) => m.text)).to.deep.equal([
         'before the outage',
         'after the outage',

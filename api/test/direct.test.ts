@@ -49,7 +49,7 @@ describe('direct messages', function () {
     let alice: TestUser;
     let bob: TestUser;
     before(async () => {
-      [alice, bob] = [await t.registerUser('alice'), await t.registerUser('bob')];
+      [alice, bob] = await t.registerUsers('alice', 'bob');
     });
 
     it('answers 401 auth-failed without a session, and creates nothing', async () => {
@@ -78,7 +78,7 @@ describe('direct messages', function () {
     });
 
     it('creates the direct chat with the first message, then reuses it from either side', async () => {
-      const [carol, dave] = [await t.registerUser('carol'), await t.registerUser('dave')];
+      const [carol, dave] = await t.registerUsers('carol', 'dave');
       const first = await send(carol, dave.userName, 'hi dave');
       expect(first.response.status).to.equal(201);
       const chatId = first.data!.chat_id;
@@ -116,7 +116,7 @@ describe('direct messages', function () {
 
     it('never makes two direct chats for a pair, even when both send their first message at once', async () => {
       for (let round = 0; round < 6; round++) {
-        const [a, b] = [await t.registerUser('a'), await t.registerUser('b')];
+        const [a, b] = await t.registerUsers('a', 'b');
         const answers = await Promise.all([
           send(a, b.userName, 'hi from a'),
           send(b, a.userName, 'hi from b'),
@@ -134,7 +134,7 @@ describe('direct messages', function () {
     });
 
     it('replays a retry with the same Idempotency-Key (same ids, nothing new stored); another body is 409', async () => {
-      const [jo, kim] = [await t.registerUser('jo'), await t.registerUser('kim')];
+      const [jo, kim] = await t.registerUsers('jo', 'kim');
       const key = randomUUID();
       const sendKeyed = (message: string) =>
         t.raw('POST', `/v1/direct/${kim.userName}/messages`, {
@@ -155,11 +155,7 @@ describe('direct messages', function () {
     });
 
     it('refuses to add a third person to a direct chat, or to remove one of the two', async () => {
-      const [erin, frank, gina] = [
-        await t.registerUser('erin'),
-        await t.registerUser('frank'),
-        await t.registerUser('gina'),
-      ];
+      const [erin, frank, gina] = await t.registerUsers('erin', 'frank', 'gina');
       const chatId = (await send(erin, frank.userName, 'hello')).data!.chat_id;
       const added = await erin.api.POST('/v1/chats/{chat_id}/users', {
         params: { path: { chat_id: chatId } },
@@ -176,7 +172,7 @@ describe('direct messages', function () {
     });
 
     it('starts a new direct chat after either participant deletes the old one', async () => {
-      const [hank, ivy] = [await t.registerUser('hank'), await t.registerUser('ivy')];
+      const [hank, ivy] = await t.registerUsers('hank', 'ivy');
       const old = (await send(hank, ivy.userName, 'first')).data!.chat_id;
       const deleted = await ivy.api.DELETE('/v1/chats/{chat_id}', { params: { path: { chat_id: old } } });
       expect(deleted.response.status).to.equal(204);
@@ -191,7 +187,7 @@ describe('direct messages', function () {
     let alice: TestUser;
     let bob: TestUser;
     before(async () => {
-      [alice, bob] = [await t.registerUser('alice'), await t.registerUser('bob')];
+      [alice, bob] = await t.registerUsers('alice', 'bob');
     });
 
     it('answers 401 auth-failed without a session', async () => {
@@ -222,7 +218,7 @@ describe('direct messages', function () {
     });
 
     it('pages the conversation like any chat, in both orders, for both participants', async () => {
-      const [carol, dave] = [await t.registerUser('carol'), await t.registerUser('dave')];
+      const [carol, dave] = await t.registerUsers('carol', 'dave');
       const ids: string[] = [];
       for (let i = 1; i <= 5; i++) {
         const [from, to] = i % 2 ? [carol, dave] : [dave, carol];
@@ -247,16 +243,10 @@ describe('direct messages', function () {
     });
 
     it("shows nobody else's conversation: a third user reads only their own (empty) one", async () => {
-      const [carol, dave, eve] = [
-        await t.registerUser('carol'),
-        await t.registerUser('dave'),
-        await t.registerUser('eve'),
-      ];
+      const [carol, dave, eve] = await t.registerUsers('carol', 'dave', 'eve');
       const chatId = (await send(carol, dave.userName, 'private')).data!.chat_id;
       expect((await read(eve, dave.userName, { limit: 10 })).data!.messages).to.deep.equal([]);
-      const direct = await eve.api.GET('/v1/chats/{chat_id}/messages', {
-        params: { path: { chat_id: chatId }, query: { limit: 10 } },
-      });
+      const direct = await t.history(eve, chatId, { limit: 10 });
       expectError(direct, 403, 'forbidden');
     });
   });

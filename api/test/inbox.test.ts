@@ -22,7 +22,7 @@ describe('inbox: GET /v1/messages/recent', () => {
   });
 
   it('answers 400 for a limit out of range and 403 for a user_id that is not the caller', async () => {
-    const [alice, bob] = [await t.registerUser('inbox'), await t.registerUser('inbox')];
+    const [alice, bob] = await t.registerUsers('inbox', 'inbox');
     expectError(await inbox(alice, { limit: 0 }), 400, 'bad-parameters', /limit/);
     expectError(await inbox(alice, { limit: 1001 }), 400, 'bad-parameters', /limit/);
     expectError(
@@ -42,13 +42,12 @@ describe('inbox: GET /v1/messages/recent', () => {
     let withBob: string, withCarol: string;
 
     before(async () => {
-      [alice, bob, carol] = [await t.registerUser('a'), await t.registerUser('b'), await t.registerUser('c')];
+      [alice, bob, carol] = await t.registerUsers('a', 'b', 'c');
       withBob = await t.createChat(alice, 'with bob');
       await t.addMember(alice, withBob, bob);
       withCarol = await t.createChat(carol, 'with carol');
       await t.addMember(carol, withCarol, alice);
-      const notAlices = await t.createChat(bob);
-      await t.addMember(bob, notAlices, carol);
+      const notAlices = await t.chatWith(bob, carol);
 
       await t.post(bob, withBob, 'b1');
       await t.post(alice, withBob, 'a1 (mine)');
@@ -83,8 +82,7 @@ describe('inbox: GET /v1/messages/recent', () => {
     });
 
     it(`shows only the last INBOX_MAX_AGE_DAYS days`, async () => {
-      const chat = await t.createChat(alice);
-      await t.addMember(alice, chat, bob);
+      const chat = await t.chatWith(alice, bob);
       const days = t.config.inbox.maxAgeDays;
       await t.database.db
         .insertInto('messages')
@@ -111,8 +109,7 @@ describe('inbox: GET /v1/messages/recent', () => {
 
     it('stops answering a chat the caller has left', async () => {
       const dave = await t.registerUser('d');
-      const chat = await t.createChat(dave);
-      await t.addMember(dave, chat, alice);
+      const chat = await t.chatWith(dave, alice);
       await t.post(dave, chat, 'from dave');
       expect(texts(await inbox(alice, { sender: dave.userName }))).to.deep.equal(['from dave']);
       await t.database.db
@@ -148,8 +145,7 @@ describe('inbox: GET /v1/messages/recent', () => {
     it('caps the answer, whatever limit asks for', async () => {
       const alice = await capped.registerUser('cap');
       const bob = await capped.registerUser('cap');
-      const chat = await capped.createChat(alice);
-      await capped.addMember(alice, chat, bob);
+      const chat = await capped.chatWith(alice, bob);
       for (let i = 1; i <= 5; i++) await capped.post(bob, chat, `m${i}`);
       const get = async (query: { limit?: number }) =>
         (await alice.api.GET('/v1/messages/recent', { params: { query } })).data!.messages.map((m) => m.text);
@@ -167,9 +163,8 @@ describe('inbox: GET /v1/messages/recent', () => {
     after(() => legacy.stop());
 
     it("needs user_id (400), naming a user (404), and answers that user's inbox", async () => {
-      const [alice, bob] = [await t.registerUser('l'), await t.registerUser('l')];
-      const chat = await t.createChat(alice);
-      await t.addMember(alice, chat, bob);
+      const [alice, bob] = await t.registerUsers('l', 'l');
+      const chat = await t.chatWith(alice, bob);
       await t.post(bob, chat, 'hello alice');
       expectError(
         await legacy.api.GET('/v1/messages/recent', { params: { query: {} } }),

@@ -12,18 +12,13 @@ describe('message edits and deletes', function () {
   let stranger: TestUser;
   before(async () => {
     t = await TestContext.start();
-    [owner, author, stranger] = [
-      await t.registerUser('owner'),
-      await t.registerUser('author'),
-      await t.registerUser('stranger'),
-    ];
+    [owner, author, stranger] = await t.registerUsers('owner', 'author', 'stranger');
   });
   after(() => t.stop());
 
   /** A chat of `owner` with `author` in it, and one message by `author`. */
   async function chatWithMessage(text = 'original text'): Promise<{ chatId: string; messageId: string }> {
-    const chatId = await t.createChat(owner);
-    await t.addMember(owner, chatId, author);
+    const chatId = await t.chatWith(owner, author);
     return { chatId, messageId: await t.post(author, chatId, text) };
   }
 
@@ -37,9 +32,7 @@ describe('message edits and deletes', function () {
       params: { path: { chat_id, message_id } },
     });
   const history = async (user: TestUser, chat_id: string) => {
-    const { data, response } = await user.api.GET('/v1/chats/{chat_id}/messages', {
-      params: { path: { chat_id }, query: { limit: 100 } },
-    });
+    const { data, response } = await t.history(user, chat_id);
     expect(response.status).to.equal(200);
     return data!.messages;
   };

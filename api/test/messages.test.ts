@@ -26,18 +26,13 @@ describe('messages', () => {
   let stranger: TestUser;
   before(async () => {
     t = await TestContext.start();
-    [owner, member, stranger] = [
-      await t.registerUser('owner'),
-      await t.registerUser('member'),
-      await t.registerUser('stranger'),
-    ];
+    [owner, member, stranger] = await t.registerUsers('owner', 'member', 'stranger');
   });
   after(() => t.stop());
 
   /** A new chat of `owner` with `member` in it, and messages m1 … m`count` posted by `owner`. */
   async function chatWithMessages(count: number): Promise<{ chatId: string; messageIds: string[] }> {
-    const chatId = await t.createChat(owner);
-    await t.addMember(owner, chatId, member);
+    const chatId = await t.chatWith(owner, member);
     const messageIds = await postAll(chatId, numbered(1, count));
     return { chatId, messageIds };
   }
@@ -52,7 +47,7 @@ describe('messages', () => {
     user: TestUser,
     chatId: string,
     query: { limit: number; from?: string; order?: Order; user_id?: string },
-  ) => user.api.GET('/v1/chats/{chat_id}/messages', { params: { path: { chat_id: chatId }, query } });
+  ) => t.history(user, chatId, query);
 
   /** Follows `next` from the page at `from` (the first page when absent) to the last; answers the pages. */
   async function readAll(
@@ -165,9 +160,7 @@ describe('messages', () => {
     });
 
     it('answers 401 auth-failed without a session', async () => {
-      const answer = await t.api.GET('/v1/chats/{chat_id}/messages', {
-        params: { path: { chat_id: chatId }, query: { limit: 10 } },
-      });
+      const answer = await t.history(t.api, chatId, { limit: 10 });
       expectError(answer, 401, 'auth-failed');
     });
 

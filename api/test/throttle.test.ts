@@ -57,7 +57,7 @@ describe('throttling', function () {
     });
 
     it('counts each user apart', async () => {
-      const [a, b] = [await t.registerUser('a'), await t.registerUser('b')];
+      const [a, b] = await t.registerUsers('a', 'b');
       await Promise.all(
         Array.from({ length: 15 }, () => a.api.GET('/v1/chats', { params: { query: { limit: 1 } } })),
       );

@@ -26,7 +26,7 @@ describe('users', () => {
     });
 
     it('answers 403 when user_id names someone else', async () => {
-      const [alice, bob] = [await t.registerUser('me'), await t.registerUser('me')];
+      const [alice, bob] = await t.registerUsers('me', 'me');
       expectError(
         await alice.api.GET('/v1/users/me', { params: { query: { user_id: bob.userId } } }),
         403,

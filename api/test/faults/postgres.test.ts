@@ -6,12 +6,11 @@
  * as soon as it is back, and neither lose an acknowledged write nor store one that got an error.
  */
 import { expect } from 'chai';
-import { PrivatePostgres } from '../../../test/support/private-postgres.ts';
-import { PrivateRedis } from '../../../test/support/private-redis.ts';
+import type { PrivatePostgres } from '../../../test/support/private-postgres.ts';
+import type { PrivateRedis } from '../../../test/support/private-redis.ts';
 import { startApi, stopService, type ApiProcess } from '../support/api-process.ts';
-import { uniqueTopology } from '../support/backends.ts';
+import { destroyPrivateServices, memberWithChats, startPrivateServices } from '../support/fault-stage.ts';
 import {
-  createChat,
   describeFaults,
   describeOutcomes,
   documented503,
@@ -24,9 +23,6 @@ import {
   expectNewestPage,
   expectWritesKept,
   freezeUnderLoad,
-  post,
-  readPage,
-  signUp,
   writeLedger,
   type Member,
 } from '../support/faults.ts';
@@ -43,20 +39,14 @@ describeFaults('the API when PostgreSQL stops or freezes under load', function (
   let apiEnv: Record<string, string>;
 
   before(async () => {
-    [pg, redis] = await Promise.all([PrivatePostgres.start(), PrivateRedis.start()]);
-    apiEnv = { DATABASE_URL: pg.url, REDIS_URL: redis.url, DATABASE_POOL_SIZE: '4', ...uniqueTopology() };
+    ({ pg, redis, env: apiEnv } = await startPrivateServices());
     api = await startApi(apiEnv);
-    alice = await signUp(api.url, 'pg-fault');
-    busyChat = await createChat(api.url, alice);
-    quietChat = await createChat(api.url, alice);
-    expect((await post(api.url, alice, quietChat)).status).to.equal(201);
-    // The first read fills the cache with the page; the load reads it while dependencies are away.
-    for (let i = 0; i < 2; i++) expect((await readPage(api.url, alice, quietChat)).status).to.equal(200);
+    ({ member: alice, busyChat, quietChat } = await memberWithChats(api.url, 'pg-fault'));
   });
 
   after(async () => {
     await stopService(api);
-    await Promise.all([pg?.destroy(), redis?.destroy()]);
+    await destroyPrivateServices({ pg, redis });
   });
 
   const unexpected = (outcomes: Outcome[], allowed: (o: Outcome) => boolean) =>

@@ -5,12 +5,11 @@
  * may be lost or revived, no page may be stale, and an Idempotency-Key retry must be replayed.
  */
 import { expect } from 'chai';
-import { PrivatePostgres } from '../../../test/support/private-postgres.ts';
-import { PrivateRedis } from '../../../test/support/private-redis.ts';
+import type { PrivatePostgres } from '../../../test/support/private-postgres.ts';
+import type { PrivateRedis } from '../../../test/support/private-redis.ts';
 import { startApi, stopService, type ApiProcess } from '../support/api-process.ts';
-import { uniqueTopology } from '../support/backends.ts';
+import { destroyPrivateServices, memberWithChats, startPrivateServices } from '../support/fault-stage.ts';
 import {
-  createChat,
   describeFaults,
   describeOutcomes,
   documented503,
@@ -28,7 +27,6 @@ import {
   pageTexts,
   post,
   readPage,
-  signUp,
   writeLedger,
   type Member,
 } from '../support/faults.ts';
@@ -45,19 +43,14 @@ describeFaults('the API when Redis freezes, is flushed, or restarts empty', func
   let quietChat: string;
 
   before(async () => {
-    [pg, redis] = await Promise.all([PrivatePostgres.start(), PrivateRedis.start()]);
-    apiEnv = { DATABASE_URL: pg.url, REDIS_URL: redis.url, DATABASE_POOL_SIZE: '4', ...uniqueTopology() };
+    ({ pg, redis, env: apiEnv } = await startPrivateServices());
     api = await startApi(apiEnv);
-    alice = await signUp(api.url, 'redis-fault');
-    busyChat = await createChat(api.url, alice);
-    quietChat = await createChat(api.url, alice);
-    expect((await post(api.url, alice, quietChat)).status).to.equal(201);
-    for (let i = 0; i < 2; i++) expect((await readPage(api.url, alice, quietChat)).status).to.equal(200);
+    ({ member: alice, busyChat, quietChat } = await memberWithChats(api.url, 'redis-fault'));
   });
 
   after(async () => {
     await stopService(api);
-    await Promise.all([pg?.destroy(), redis?.destroy()]);
+    await destroyPrivateServices({ pg, redis });
   });
 
   /** A fresh session of `member` that is then logged out (200). */

@@ -5,10 +5,10 @@
  * B serving a page without it for up to the cache TTL.
  */
 import { expect } from 'chai';
-import { PrivatePostgres } from '../../../test/support/private-postgres.ts';
-import { PrivateRedis } from '../../../test/support/private-redis.ts';
+import type { PrivatePostgres } from '../../../test/support/private-postgres.ts';
+import type { PrivateRedis } from '../../../test/support/private-redis.ts';
 import { startApi, stopService, type ApiProcess } from '../support/api-process.ts';
-import { uniqueTopology } from '../support/backends.ts';
+import { destroyPrivateServices, startPrivateServices } from '../support/fault-stage.ts';
 import {
   createChat,
   describeFaults,
@@ -37,8 +37,8 @@ describeFaults('graceful shutdown of one of two API instances under load', funct
   let stored: string[];
 
   before(async () => {
-    [pg, redis] = await Promise.all([PrivatePostgres.start(), PrivateRedis.start()]);
-    const env = { DATABASE_URL: pg.url, REDIS_URL: redis.url, DATABASE_POOL_SIZE: '4', ...uniqueTopology() };
+    let env: Record<string, string>;
+    ({ pg, redis, env } = await startPrivateServices());
     // One at a time: both would race to apply the migrations (safe, but slower on two cores).
     a = await startApi(env);
     b = await startApi(env);
@@ -80,7 +80,7 @@ describeFaults('graceful shutdown of one of two API instances under load', funct
 
   after(async () => {
     await Promise.all([stopService(a), stopService(b)]);
-    await Promise.all([pg?.destroy(), redis?.destroy()]);
+    await destroyPrivateServices({ pg, redis });
   });
 
   it('A exits 0', () => {

@@ -8,6 +8,9 @@ export interface RawResponse {
   body: Buffer;
 }
 
+/** A raw request not answered in this long hangs, and fails the test. */
+export const ANSWER_WITHIN_MS = 5000;
+
 /** Why a raw exchange gave no response: the server closed without one, or took too long. */
 export class NoResponse extends Error {}
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import createClient, { type Client } from 'openapi-fetch';
 import {
   connectQueue,
@@ -20,6 +21,9 @@ let validator: Promise<ContractValidator> | undefined;
 export function uniqueName(base = 'user'): string {
   return `${base}-${randomBytes(5).toString('hex')}`;
 }
+
+/** The query of a history read (GET /v1/chats/{chat_id}/messages): limit, from, order, user_id. */
+export type HistoryQuery = paths['/v1/chats/{chat_id}/messages']['get']['parameters']['query'];
 
 export interface TestUser {
   userId: string;
@@ -185,6 +189,15 @@ export class TestContext {
     };
   }
 
+  /** Registers and logs in one user per base name, one after another (so in this order). */
+  async registerUsers<const Bases extends readonly string[]>(
+    ...bases: Bases
+  ): Promise<{ -readonly [K in keyof Bases]: TestUser }> {
+    const users: TestUser[] = [];
+    for (const base of bases) users.push(await this.registerUser(base));
+    return users as { -readonly [K in keyof Bases]: TestUser };
+  }
+
   async createChat(owner: TestUser, name = uniqueName('chat')): Promise<string> {
     const { data, response } = await owner.api.POST('/v1/chats', { body: { chat_name: name } });
     if (response.status !== 201 || !data) throw new Error(`createChat answered ${response.status}`);
@@ -199,6 +212,19 @@ export class TestContext {
     if (response.status !== 201) throw new Error(`addMember answered ${response.status}`);
   }
 
+  /**
+   * A chat of `owner` with `members` added by the owner in order, each joining a little later, so
+   * "longest-standing first" is one order and not a tie of equal join times.
+   */
+  async chatWith(owner: TestUser, ...members: TestUser[]): Promise<string> {
+    const chatId = await this.createChat(owner);
+    for (const member of members) {
+      await sleep(2);
+      await this.addMember(owner, chatId, member);
+    }
+    return chatId;
+  }
+
   async post(author: TestUser, chatId: string, text: string): Promise<string> {
     const { data, response } = await author.api.POST('/v1/chats/{chat_id}/messages', {
       params: { path: { chat_id: chatId } },
@@ -206,5 +232,22 @@ export class TestContext {
     });
     if (response.status !== 201 || !data) throw new Error(`post answered ${response.status}`);
     return data.message_id;
+  }
+
+  /**
+   * A page of a chat's history as `reader` gets it (a user, or any client: anonymous, another
+   * instance's), the whole answer so tests can check refusals too. The default is one page of 100.
+   */
+  history(
+    reader: TestUser | Client<paths>,
+    chatId: string,
+    query: HistoryQuery = { limit: 100 },
+    headers: Record<string, string> = {},
+  ) {
+    const client = 'api' in reader ? reader.api : reader;
+    return client.GET('/v1/chats/{chat_id}/messages', {
+      params: { path: { chat_id: chatId }, query },
+      headers,
+    });
   }
 }
