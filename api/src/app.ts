@@ -1,13 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import Koa from 'koa';
+import type Koa from 'koa';
 import {
-  SearchTaskStore,
+  connectBus,
   connectDatabase,
   connectQueue,
   connectStore,
   createLogger,
   migrateAtStart,
+  type Bus,
   type Config,
   type Database,
   type Logger,
@@ -15,54 +16,22 @@ import {
   type Store,
 } from '@messenger/shared';
 import { startWorker } from '@messenger/consumer';
-import { AccountsRepository } from './auth/accounts.repository.ts';
-import { resolveActor } from './auth/actor.ts';
-import { authHandlers } from './auth/auth.handlers.ts';
-import { AuthService } from './auth/auth.service.ts';
-import { SessionsRepository } from './auth/sessions.repository.ts';
-import { chatsHandlers } from './chats/chats.handlers.ts';
-import { ChatsRepository } from './chats/chats.repository.ts';
-import { ChatAccess } from './chats/chat-access.ts';
-import { ChatsService } from './chats/chats.service.ts';
-import { MembersService } from './chats/members.service.ts';
-import { MembershipCache } from './chats/membership-cache.ts';
-import { directHandlers } from './direct/direct.handlers.ts';
-import { DirectService } from './direct/direct.service.ts';
-import { createContractRouter, readSpec } from './http/contract.ts';
-import { corsFor } from './http/cors.ts';
-import type { HandlerMap } from './http/handler-types.ts';
-import { jsonBody } from './http/json-body.ts';
-import { requestContext } from './http/request-context.ts';
+import type { EventHub } from './events/event-hub.ts';
 import { explainRefusals } from './http/server-refusals.ts';
-import { Throttle } from './http/throttle.ts';
 import { IdempotencyCleanup } from './idempotency/idempotency-cleanup.ts';
 import { IdempotencyRepository } from './idempotency/idempotency.repository.ts';
-import { createIdempotency } from './idempotency/idempotency.ts';
-import { HistoryCache } from './messages/history-cache.ts';
-import { messagesHandlers } from './messages/messages.handlers.ts';
-import { searchHandlers } from './search/search.handlers.ts';
-import { SearchService } from './search/search.service.ts';
-import { MessagesRepository } from './messages/messages.repository.ts';
-import { MessagesService } from './messages/messages.service.ts';
-import { systemHandlers } from './system/system.handlers.ts';
-import { InboxRepository } from './inbox/inbox.repository.ts';
-import { inboxHandlers } from './inbox/inbox.handlers.ts';
-import { InboxService } from './inbox/inbox.service.ts';
-import { UserProfilesRepository } from './users/users.repository.ts';
-import { usersHandlers } from './users/users.handlers.ts';
-import { UsersService } from './users/users.service.ts';
+import { buildKoa, type Closer } from './wiring.ts';
 
 /** Backends an app may be handed instead of opening its own (tests share them between apps). */
 export interface AppDeps {
   database?: Database;
   store?: Store;
   queue?: Queue;
+  bus?: Bus;
   logger?: Logger;
   /** Run the search worker in this process (default: only with the in-process queue). */
   runWorker?: boolean;
 }
-
-type Closer = { close(): Promise<void> };
 
 /**
  * The API service: builds the Koa app from a frozen config, opens what it needs, and stops in
@@ -82,6 +51,8 @@ export class App {
     readonly database: Database,
     readonly store: Store,
     readonly logger: Logger,
+    /** Event streams end first on stop: they would hold their connections open to the deadline. */
+    readonly hub: EventHub,
   ) {}
 
   static async create(config: Config, deps: AppDeps = {}): Promise<App> {
@@ -114,10 +85,13 @@ export class App {
         ),
       );
 
-      const { koa, closers } = await buildKoa(config, database, store, queue.get, logger);
+      const bus = deps.bus ?? (await connectBus(config, logger.child({ component: 'bus' })));
+      if (!deps.bus) owned.push(bus);
+
+      const { koa, closers, hub } = await buildKoa(config, database, store, bus, queue.get, logger);
       // Closed first: what the handlers leave behind still needs the store.
       owned.push(...closers);
-      const app = new App(config, koa, database, store, logger);
+      const app = new App(config, koa, database, store, logger, hub);
       app.owned.push(...owned.reverse());
       return app;
     } catch (err) {
@@ -167,6 +141,7 @@ export class App {
     const server = this.server;
     this.server = undefined;
     this.stopping = true;
+    await this.hub.stop();
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections go as soon as their in-flight request is answered.
@@ -213,88 +188,4 @@ function lazyQueue(config: Config, logger: Logger, given?: Queue): Closer & { ge
       await queue?.close();
     },
   };
-}
-
-async function buildKoa(
-  config: Config,
-  database: Database,
-  store: Store,
-  queue: () => Promise<Queue>,
-  logger: Logger,
-): Promise<{ koa: Koa; closers: Closer[] }> {
-  const accounts = new AccountsRepository(database.db);
-  const auth = new AuthService(
-    accounts,
-    new SessionsRepository(database.db),
-    store,
-    {
-      sessionTtlSeconds: config.auth.sessionTtlSeconds,
-      sessionTouchSeconds: config.auth.sessionTouchSeconds,
-      exactNames: config.auth.disabled,
-    },
-    logger.child({ component: 'auth' }),
-  );
-  const cacheLog = logger.child({ component: 'cache' });
-  const historyCache = new HistoryCache(store, config.cache.historyTtlSeconds, cacheLog);
-  /** Wraps every message-creating handler: `Idempotency-Key` replays (api/src/idempotency/). */
-  const idempotent = createIdempotency(
-    store,
-    new IdempotencyRepository(database.db),
-    logger.child({ component: 'idempotency' }),
-    { ttlSeconds: config.idempotency.ttlSeconds },
-  );
-  const chatsRepository = new ChatsRepository(database.db);
-  const access = new ChatAccess(
-    chatsRepository,
-    new MembershipCache(store, config.cache.membershipTtlSeconds, cacheLog),
-    config.auth.disabled,
-  );
-  const chats = new ChatsService(chatsRepository, access, historyCache);
-  const members = new MembersService(chatsRepository, accounts, access, historyCache, config.auth.disabled);
-  const messages = new MessagesService(new MessagesRepository(database.db), access, historyCache);
-  const direct = new DirectService(chatsRepository, accounts, messages);
-  const search = new SearchService(
-    new SearchTaskStore(store, config.search),
-    queue,
-    config.search.maxPhraseLength,
-    logger.child({ component: 'search' }),
-  );
-
-  const usersService = new UsersService(new UserProfilesRepository(database.db));
-  const inbox = new InboxService(new InboxRepository(database.db), accounts, config.inbox);
-
-  const spec = readSpec();
-  const handlers: HandlerMap = {
-    ...systemHandlers(database, store, queue, config.queue.backend, spec.text),
-    ...authHandlers(auth),
-    ...chatsHandlers(chats, members),
-    ...messagesHandlers(messages, idempotent),
-    ...searchHandlers(search),
-    ...directHandlers(direct, idempotent),
-    ...usersHandlers(usersService),
-    ...inboxHandlers(inbox),
-  };
-  const throttle = config.throttling.enabled
-    ? new Throttle(config.throttling, store, logger.child({ component: 'throttle' }))
-    : undefined;
-  const router = await createContractRouter({
-    document: spec.document,
-    handlers,
-    ...(throttle && {
-      throttle: (ctx, limitClass, caller, body) => throttle.check(ctx, limitClass, caller, body),
-    }),
-    authenticate: (ctx) =>
-      config.auth.disabled
-        ? Promise.resolve({ kind: 'trusted' })
-        : auth.authenticate(ctx.get('authorization') || undefined),
-    resolveActor: (caller, userIdParam) => resolveActor(caller, userIdParam, accounts),
-  });
-
-  const koa = new Koa();
-  koa.use(requestContext(logger));
-  const cors = corsFor(config.http.corsOrigins);
-  if (cors) koa.use(cors);
-  koa.use(jsonBody({ limitBytes: config.http.bodyLimitBytes, maxDepth: config.http.jsonMaxDepth }));
-  koa.use(router);
-  return { koa, closers: [{ close: () => historyCache.flush() }] };
 }
