@@ -21,6 +21,9 @@ export type SearchResultPage = Schemas['SearchResultPage'];
 export type UserProfile = Schemas['UserProfile'];
 export type InboxMessage = Schemas['InboxMessage'];
 export type ActiveSession = Schemas['ActiveSession'];
+export type ReadPosition = Schemas['ReadPosition'];
+export type EventTicket = Schemas['EventTicket'];
+export type TypingEvent = Schemas['TypingEvent'];
 export type HealthCheck = Schemas['HealthCheck'];
 /** The 201 of postDirectMessage, which the contract writes inline. */
 export type DirectMessageSent =

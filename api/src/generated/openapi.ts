@@ -652,6 +652,116 @@ export interface paths {
         patch: operations["editMessage"];
         trace?: never;
     };
+    "/v1/events/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A ticket to open the event stream from a browser
+         * @description A single-use ticket, valid for 60 seconds, that `GET /v1/events?ticket=…` accepts instead of
+         *     the `Authorization` header: a browser's `EventSource` cannot set headers, and a session token
+         *     must never travel in a URL (it would land in logs, proxies and history). The stream it opens
+         *     belongs to the session that asked for the ticket and closes when that session ends.
+         *     *Added to the original API.*
+         */
+        post: operations["createEventTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's events, as they happen (Server-Sent Events)
+         * @description A `text/event-stream` of every event of every chat the caller is a member of at the time of
+         *     the event, and of the caller's own account. Each record has an `id:` (an opaque cursor), an
+         *     `event:` (its type, listed in `x-events`) and one line of `data:` (a JSON object).
+         *
+         *     - **Resuming**: reconnect with `Last-Event-ID: <the last id you got>` (as `EventSource` does by
+         *       itself) or `?last_event_id=`: every event you missed comes first, in order, then the live
+         *       ones; nothing twice, whichever API instance you reach. Events are kept for at least
+         *       `EVENTS_RETENTION_HOURS` (24); a cursor older than that gets one `resync` event: refetch
+         *       your chats and history, then carry on from its `id`.
+         *     - **Membership**: a member who is removed gets `chat.member_removed` and nothing of the chat
+         *       after it; an outsider never sees anything of a chat.
+         *     - **Sessions**: the stream ends the moment its session ends (logout, logout-all, a password
+         *       change, expiry), on every instance.
+         *     - **Keeping it open**: a comment line every `EVENTS_HEARTBEAT_SECONDS` (15) so proxies keep the
+         *       connection, and `retry:` advice for reconnecting. A user has at most `EVENTS_MAX_STREAMS_PER_USER`
+         *       (5) streams on one API instance: opening another closes the oldest. A reader that falls
+         *       `EVENTS_MAX_BUFFER_BYTES` behind gets a final `resync` event and is disconnected, so it
+         *       never slows anyone else down.
+         *     - `typing` events are ephemeral: they carry no `id:` and are never replayed.
+         *
+         *     Browsers: get a ticket from `POST /v1/events/tickets` and open
+         *     `new EventSource('/v1/events?ticket=…')`. *Added to the original API.*
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chats/{chat_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set your read position in a chat
+         * @description Marks the chat read up to and including a message. The position only moves forward: a message
+         *     older than the current position changes nothing and answers the current position. Your
+         *     other sessions get a `chat.read` event. *Added to the original API.*
+         */
+        post: operations["markChatRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chats/{chat_id}/typing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tell the other members you are typing
+         * @description Sends a `typing` event to the chat's other members (not to you). Clients send it every few
+         *     seconds while the user types; repeats within `TYPING_INTERVAL_SECONDS` (3) of the last one
+         *     sent for you in this chat are answered 204 and not sent again. Members only.
+         *     *Added to the original API.*
+         */
+        post: operations["sendTyping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -808,6 +918,10 @@ export interface components {
         Chat: {
             chat_id: components["schemas"]["Id"];
             chat_name: string;
+            /** @description Messages by others after your read position (`POST /v1/chats/{chat_id}/read`). *Added in 1.2.* */
+            unread_count: number;
+            /** @description The newest message you have marked read; null when none. *Added in 1.2.* */
+            last_read_message_id: string | null;
             /** @enum {string} */
             kind: "group" | "direct";
             /** Format: date-time */
@@ -872,6 +986,8 @@ export interface components {
          *       "created_at": "2026-11-21T08:00:00.000Z",
          *       "last_message_at": "2026-11-21T09:00:00.000Z",
          *       "member_count": 1,
+         *       "unread_count": 0,
+         *       "last_read_message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
          *       "last_message": {
          *         "message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
          *         "user_id": "9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18",
@@ -1050,6 +1166,10 @@ export interface components {
                 store: components["schemas"]["HealthCheck"];
                 queue: components["schemas"]["HealthCheck"];
             };
+            /** @description The event streams (`GET /v1/events`) this instance serves now. */
+            streams?: {
+                connected: number;
+            };
         };
         /**
          * @example {
@@ -1118,6 +1238,67 @@ export interface components {
             text: string;
             /** Format: date-time */
             created_at: string;
+        };
+        EventTicket: {
+            /** @description Pass as `GET /v1/events?ticket=`; it works once. */
+            ticket: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        ReadPosition: {
+            /** @description The newest message you have read; null when you have marked none. */
+            last_read_message_id: string | null;
+            /** @description Messages by others after your read position. */
+            unread_count: number;
+        };
+        /** @description `message.created` and `message.edited`: the message as the history shows it. */
+        MessageEvent: {
+            chat_id: components["schemas"]["Id"];
+            message: components["schemas"]["Message"];
+        };
+        MessageDeletedEvent: {
+            chat_id: components["schemas"]["Id"];
+            message_id: components["schemas"]["Id"];
+        };
+        /** @description You created the chat, or you are one of its first members (a direct chat). */
+        ChatCreatedEvent: {
+            chat: components["schemas"]["Chat"];
+        };
+        MemberAddedEvent: {
+            chat_id: components["schemas"]["Id"];
+            user_id: components["schemas"]["Id"];
+            user_name: string;
+            /** @enum {string} */
+            role: "owner" | "member";
+        };
+        /** @description A member left or was removed; if it is you, nothing of the chat follows. */
+        MemberRemovedEvent: {
+            chat_id: components["schemas"]["Id"];
+            user_id: components["schemas"]["Id"];
+        };
+        ChatDeletedEvent: {
+            chat_id: components["schemas"]["Id"];
+        };
+        /** @description You moved your read position in another session. */
+        ChatReadEvent: {
+            chat_id: components["schemas"]["Id"];
+            user_id: components["schemas"]["Id"];
+            last_read_message_id: components["schemas"]["Id"];
+            unread_count: number;
+        };
+        /** @description Someone else is typing in the chat (ephemeral, never replayed). */
+        TypingEvent: {
+            chat_id: components["schemas"]["Id"];
+            user_id: components["schemas"]["Id"];
+            user_name: string;
+        };
+        /**
+         * @description The server cannot give you what you missed (your cursor is older than the events it keeps,
+         *     or you fell too far behind): refetch your chats and their history, then carry on.
+         */
+        ResyncEvent: {
+            /** @enum {string} */
+            reason: "cursor-too-old" | "cursor-unknown" | "too-slow";
         };
     };
     responses: {
@@ -3228,6 +3409,194 @@ export interface operations {
                 };
             };
             404: components["responses"]["ChatOrMessageNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createEventTicket: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTicket"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description The same as the `Last-Event-ID` header, for clients that cannot set headers. */
+                last_event_id?: string;
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: {
+                /** @description The `id` of the last event received; the stream resumes after it. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream; it stays open until the client, the session or the server ends it. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 3000
+                     *
+                     *     id: 1042
+                     *     event: message.created
+                     *     data: {"chat_id":"4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30","message":{"message_id":"0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2","chat_id":"4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30","user_id":"9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18","user_name":"alice","text":"Hi!","created_at":"2026-11-21T09:00:00.000Z","edited_at":null,"attachments":[]}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    markChatRead: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2"
+                 *     }
+                 */
+                "application/json": {
+                    message_id: components["schemas"]["Id"];
+                };
+            };
+        };
+        responses: {
+            /** @description Your read position now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadPosition"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrMessageNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendTyping: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The others have been told (or were told a moment ago). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrUserNotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             417: components["responses"]["ExpectationFailed"];
