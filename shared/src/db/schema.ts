@@ -52,6 +52,11 @@ export interface ChatMembersTable {
   user_id: string;
   role: Generated<'owner' | 'member'>;
   joined_at: Timestamp;
+  /** The seq of the newest message the member has read (migrations/0008); only moves forward. */
+  last_read_seq: Generated<number>;
+  last_read_message_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Messages by others after `last_read_seq`, kept by the writes (migrations/0008). */
+  unread_count: Generated<number>;
 }
 
 export interface MessagesTable {
@@ -100,6 +105,19 @@ export interface IdempotencyKeysTable {
   expires_at: ColumnType<Date, Date | string, Date | string>;
 }
 
+/** The event log of the real-time stream (migrations/0008): one row per change a subscriber may see. */
+export interface EventsTable {
+  /** Commit order: writers hold one advisory lock from their insert to their commit. */
+  id: ColumnType<string, never, never>;
+  chat_id: string;
+  type: string;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  /** Whose membership the event changes, or to whom alone it goes. */
+  user_ids: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  origin_session: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -108,6 +126,7 @@ export interface DB {
   messages: MessagesTable;
   search_words: SearchWordsTable;
   idempotency_keys: IdempotencyKeysTable;
+  events: EventsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

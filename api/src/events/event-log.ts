@@ -1,0 +1,202 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '@messenger/shared';
+
+/** The types of the stream's logged events (openapi.yaml, GET /v1/events, `x-events`). */
+export type LoggedEventType =
+  | 'message.created'
+  | 'message.edited'
+  | 'message.deleted'
+  | 'chat.created'
+  | 'chat.member_added'
+  | 'chat.member_removed'
+  | 'chat.deleted'
+  | 'chat.read';
+
+/** Events that change who is a member of their chat: `userIds` names whose membership. */
+export const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set([
+  'chat.created',
+  'chat.member_added',
+  'chat.member_removed',
+  'chat.deleted',
+]);
+
+export interface NewEvent {
+  type: LoggedEventType;
+  chatId: string;
+  data: object;
+  /** Membership events: whose membership changes. chat.read: the only user who gets it. */
+  userIds?: string[];
+  /** chat.read: the session that caused it, which does not get it back. */
+  originSession?: string;
+}
+
+export interface LoggedEvent {
+  /** The cursor: a decimal bigint, in commit order. */
+  id: bigint;
+  type: LoggedEventType;
+  chatId: string;
+  /** The event's data, as JSON text (written to every subscriber as it is). */
+  json: string;
+  userIds: string[] | null;
+  originSession: string | null;
+}
+
+/** Where a subscriber starts: the newest event id, the oldest kept, and its chats as of the newest. */
+export interface LogSnapshot {
+  head: bigint;
+  oldest: bigint;
+  chatIds: string[];
+}
+
+/**
+ * Serializes the writers of events from their insert to their commit (a transaction-scoped lock),
+ * so ids become visible in id order. Any constant: it only has to be the same for every writer.
+ */
+const WRITERS_LOCK = 0x65_76_65_6e_74_73n; // "events"
+
+/**
+ * The event log in PostgreSQL (migrations/0008): written in the transaction of each change, read
+ * by the stream hub after a notification and by a subscriber that resumes.
+ */
+export class EventLog {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** Appends events in the caller's transaction; they commit (and become visible) with it. */
+  async append(trx: Transaction<DB>, events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await sql`select pg_advisory_xact_lock(${WRITERS_LOCK})`.execute(trx);
+    await trx
+      .insertInto('events')
+      .values(
+        events.map((e) => ({
+          chat_id: e.chatId,
+          type: e.type,
+          data: JSON.stringify(e.data),
+          user_ids: e.userIds ?? null,
+          origin_session: e.originSession ?? null,
+        })),
+      )
+      .execute();
+  }
+
+  /** Up to `limit` events after `afterId`, oldest first (the hub's live read). */
+  async after(afterId: bigint, limit: number): Promise<LoggedEvent[]> {
+    return this.select((q) => q.where('id', '>', afterId.toString()), afterId, limit);
+  }
+
+  /**
+   * Up to `limit` events in (`afterId`, `uptoId`] that a user may need: those of the given chats
+   * and those naming the user (a subscriber's replay).
+   */
+  async forUser(
+    afterId: bigint,
+    uptoId: bigint,
+    chatIds: string[],
+    userId: string,
+    limit: number,
+  ): Promise<LoggedEvent[]> {
+    return this.select(
+      (q) =>
+        q
+          .where('id', '>', afterId.toString())
+          .where('id', '<=', uptoId.toString())
+          .where((eb) =>
+            eb.or([
+              ...(chatIds.length > 0 ? [eb('chat_id', 'in', chatIds)] : []),
+              eb(sql<boolean>`user_ids @> array[${userId}]::uuid[]`, '=', true),
+            ]),
+          ),
+      afterId,
+      limit,
+    );
+  }
+
+  /** The membership events naming the user in (`afterId`, `uptoId`], oldest first. */
+  async membershipChanges(afterId: bigint, uptoId: bigint, userId: string): Promise<LoggedEvent[]> {
+    return this.select(
+      (q) =>
+        q
+          .where('id', '>', afterId.toString())
+          .where('id', '<=', uptoId.toString())
+          .where('type', 'in', [...MEMBERSHIP_EVENTS])
+          .where(sql<boolean>`user_ids @> array[${userId}]::uuid[]`),
+      afterId,
+      100_000,
+    );
+  }
+
+  /**
+   * The newest and oldest event ids and the user's chats, in one statement (one snapshot): since
+   * every membership change commits with its event, the chats are exactly those as of `head`.
+   */
+  async snapshot(userId: string): Promise<LogSnapshot> {
+    const row = await sql<{ head: string; oldest: string; chat_ids: string[] | null }>`
+      select
+        (select coalesce(max(id), 0) from events)::text as head,
+        (select coalesce(min(id), 0) from events)::text as oldest,
+        (select array_agg(chat_id) from chat_members where user_id = ${userId}) as chat_ids
+    `.execute(this.db);
+    const r = row.rows[0]!;
+    return { head: BigInt(r.head), oldest: BigInt(r.oldest), chatIds: r.chat_ids ?? [] };
+  }
+
+  /** The newest event id (where a hub starts). */
+  async head(): Promise<bigint> {
+    const row = await sql<{ head: string }>`select coalesce(max(id), 0)::text as head from events`.execute(
+      this.db,
+    );
+    return BigInt(row.rows[0]!.head);
+  }
+
+  /**
+   * Deletes the events older than `before`, in batches; answers how many it deleted. The newest
+   * event always stays, so the log's head never goes back and an old cursor reads as too old.
+   */
+  async deleteOlderThan(before: Date, batch = 5_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const result = await sql`
+        delete from events where id in (
+          select id from events
+          where created_at < ${before} and id < (select max(id) from events)
+          order by id limit ${batch}
+        )`.execute(this.db);
+      const n = Number(result.numAffectedRows ?? 0n);
+      total += n;
+      if (n < batch) return total;
+    }
+  }
+
+  private async select(
+    where: (q: ReturnType<EventLog['base']>) => ReturnType<EventLog['base']>,
+    _afterId: bigint,
+    limit: number,
+  ): Promise<LoggedEvent[]> {
+    // By the column, not the selected text (where "10" < "9").
+    const rows = await where(this.base())
+      .orderBy(sql`events.id`)
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: BigInt(r.id),
+      type: r.type as LoggedEventType,
+      chatId: r.chat_id,
+      json: r.data,
+      userIds: r.user_ids,
+      originSession: r.origin_session,
+    }));
+  }
+
+  private base() {
+    return this.db
+      .selectFrom('events')
+      .select([
+        sql<string>`id::text`.as('id'),
+        'type',
+        'chat_id',
+        sql<string>`data::text`.as('data'),
+        'user_ids',
+        'origin_session',
+      ]);
+  }
+}
