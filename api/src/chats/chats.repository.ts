@@ -18,6 +18,9 @@ export interface ChatListRow {
   last_message_user_name: string | null;
   last_message_text: string | null;
   last_message_created_at: Date | null;
+  /** The reader's read position (migrations/0008); 0 and null for someone who is not a member. */
+  unread_count: number;
+  last_read_message_id: string | null;
 }
 
 export interface MemberRow {
@@ -52,7 +55,11 @@ export class ChatsRepository {
   }
 
   /** Creates a chat and, when there is a creator, makes them its owner: both or neither. */
-  create(chatName: string, creatorId: string | undefined): Promise<ChatRow> {
+  create(
+    chatName: string,
+    creatorId: string | undefined,
+    inTransaction: (trx: Transaction<DB>, chatId: string) => Promise<void>,
+  ): Promise<ChatRow> {
     return this.db.transaction().execute(async (trx) => {
       const chat = await trx
         .insertInto('chats')
@@ -60,6 +67,7 @@ export class ChatsRepository {
         .returningAll()
         .executeTakeFirstOrThrow();
       if (creatorId) await this.addMember(trx, chat.id, creatorId, 'owner');
+      await inTransaction(trx, chat.id);
       return chat;
     });
   }
@@ -68,7 +76,12 @@ export class ChatsRepository {
    * The direct chat of two users, created with both as owners the first time: the unique
    * `direct_key` makes a concurrent creator wait for this one and then find its chat.
    */
-  findOrCreateDirect(chatName: string, creatorId: string, peerId: string): Promise<string> {
+  findOrCreateDirect(
+    chatName: string,
+    creatorId: string,
+    peerId: string,
+    onCreated: (trx: Transaction<DB>, chatId: string) => Promise<void>,
+  ): Promise<string> {
     const directKey = directKeyOf(creatorId, peerId);
     return this.db.transaction().execute(async (trx) => {
       const created = await trx
@@ -85,6 +98,7 @@ export class ChatsRepository {
             { chat_id: created.id, user_id: peerId, role: 'owner' },
           ])
           .execute();
+        await onCreated(trx, created.id);
         return created.id;
       }
       const existing = await trx
@@ -123,12 +137,20 @@ export class ChatsRepository {
   }
 
   /** Adds a member; adding one who is already there changes nothing. */
-  async addMember(db: Db, chatId: string, userId: string, role: Role = 'member'): Promise<void> {
-    await db
+  async addMember(db: Db, chatId: string, userId: string, role: Role = 'member'): Promise<boolean> {
+    const added = await db
       .insertInto('chat_members')
-      .values({ chat_id: chatId, user_id: userId, role })
+      // What was written before they joined counts as read.
+      .values({
+        chat_id: chatId,
+        user_id: userId,
+        role,
+        last_read_seq: sql<number>`(select last_message_seq from chats where id = ${chatId})`,
+      })
       .onConflict((oc) => oc.columns(['chat_id', 'user_id']).doNothing())
-      .execute();
+      .returning('user_id')
+      .executeTakeFirst();
+    return added !== undefined;
   }
 
   /**
@@ -137,7 +159,11 @@ export class ChatsRepository {
    * same time either ends before (no chat: false) or waits for this insert, and never turns it into
    * a foreign key violation.
    */
-  addMemberNow(chatId: string, userId: string): Promise<boolean> {
+  addMemberNow(
+    chatId: string,
+    userId: string,
+    onAdded: (trx: Transaction<DB>) => Promise<void>,
+  ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const chat = await trx
         .selectFrom('chats')
@@ -146,7 +172,7 @@ export class ChatsRepository {
         .forKeyShare()
         .executeTakeFirst();
       if (!chat) return false;
-      await this.addMember(trx, chatId, userId);
+      if (await this.addMember(trx, chatId, userId)) await onAdded(trx);
       return true;
     });
   }
@@ -233,9 +259,22 @@ export class ChatsRepository {
     return query.orderBy(joined).orderBy('cm.user_id').limit(limit).execute();
   }
 
-  /** One chat as the list shows it. */
-  async listRow(chatId: string): Promise<ChatListRow | undefined> {
-    return this.listQuery().where('c.id', '=', chatId).executeTakeFirst();
+  /** One chat as the list shows it, to `readerId` (for their read position). */
+  async listRow(
+    chatId: string,
+    readerId: string | undefined,
+    db: Db = this.db,
+  ): Promise<ChatListRow | undefined> {
+    return this.listQuery(db)
+      .leftJoin('chat_members as m', (join) =>
+        join.onRef('m.chat_id', '=', 'c.id').on('m.user_id', '=', readerId ?? null),
+      )
+      .select([
+        (eb) => eb.fn.coalesce('m.unread_count', sql.lit(0)).as('unread_count'),
+        'm.last_read_message_id',
+      ])
+      .where('c.id', '=', chatId)
+      .executeTakeFirst();
   }
 
   /** A page of the user's chats, most recently active first; `after` is the last row of the page before. */
@@ -244,8 +283,9 @@ export class ChatsRepository {
     limit: number,
     after: { activityAt: Date; chatId: string } | undefined,
   ): Promise<ChatListRow[]> {
-    let query = this.listQuery()
+    let query = this.listQuery(this.db)
       .innerJoin('chat_members as m', 'm.chat_id', 'c.id')
+      .select(['m.unread_count', 'm.last_read_message_id'])
       .where('m.user_id', '=', userId);
     if (after) {
       query = query.where(sql<boolean>`(${activity}, c.id) < (${after.activityAt}, ${after.chatId})`);
@@ -253,8 +293,8 @@ export class ChatsRepository {
     return query.orderBy(activity, 'desc').orderBy('c.id', 'desc').limit(limit).execute();
   }
 
-  private listQuery() {
-    return this.db
+  private listQuery(db: Db) {
+    return db
       .selectFrom('chats as c')
       .leftJoinLateral(
         (eb) =>

@@ -5,6 +5,10 @@ import type { HistoryCache } from '../messages/history-cache.ts';
 import { decodeCursor } from '../paging/cursor.ts';
 import { isWellFormedId } from '../paging/ids.ts';
 import { keysetPage } from '../paging/page.ts';
+import type { EventPublisher } from '../events/event-publisher.ts';
+import type { NewEvent } from '../events/event-log.ts';
+import type { Transaction } from 'kysely';
+import type { DB } from '@messenger/shared';
 import type { ChatAccess } from './chat-access.ts';
 import type { ChatListRow, ChatsRepository } from './chats.repository.ts';
 import { toChatMember } from './members.service.ts';
@@ -30,11 +34,16 @@ export class ChatsService {
     private readonly chats: ChatsRepository,
     private readonly access: ChatAccess,
     private readonly history: HistoryCache,
+    private readonly events: EventPublisher,
   ) {}
 
   async create(actor: Actor, chatName: string): Promise<string> {
     const creator = actor.idIfNamed;
-    const chat = await this.chats.create(chatName, creator);
+    const chat = await this.chats.create(chatName, creator, async (trx, chatId) => {
+      if (creator)
+        await this.events.append(trx, [await chatCreatedEvent(this.chats, trx, chatId, [creator])]);
+    });
+    this.events.committed();
     if (creator) await this.access.remember(chat.id, creator, true);
     return chat.id;
   }
@@ -62,7 +71,7 @@ export class ChatsService {
   async details(actor: Actor, chatId: string): Promise<ChatDetails> {
     await this.access.requireActingMember(actor, chatId);
     const [row, members] = await Promise.all([
-      this.chats.listRow(chatId),
+      this.chats.listRow(chatId, actor.idIfNamed),
       this.chats.members(chatId, DETAILS_MEMBERS, undefined),
     ]);
     if (!row) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
@@ -82,12 +91,27 @@ export class ChatsService {
       if (role !== 'owner') throw new AppError('forbidden', 'only the owner may delete the chat');
       const ids = await this.chats.memberIds(trx, chatId);
       await this.chats.deleteChat(trx, chatId);
+      await this.events.append(trx, [
+        { type: 'chat.deleted', chatId, data: { chat_id: chatId }, userIds: ids },
+      ]);
       return ids;
     });
+    this.events.committed();
     // A cached "member" would let a cached page answer for a chat that is gone.
     await Promise.all(members.map((userId) => this.access.remember(chatId, userId, false)));
     await this.history.invalidate(chatId);
   }
+}
+
+/** The `chat.created` event of a new chat, to its first members. */
+export async function chatCreatedEvent(
+  chats: ChatsRepository,
+  trx: Transaction<DB>,
+  chatId: string,
+  memberIds: string[],
+): Promise<NewEvent> {
+  const row = await chats.listRow(chatId, undefined, trx);
+  return { type: 'chat.created', chatId, data: { chat: toChat(row!) }, userIds: memberIds };
 }
 
 function toChat(row: ChatListRow): Chat {
@@ -98,6 +122,8 @@ function toChat(row: ChatListRow): Chat {
     created_at: new Date(row.created_at).toISOString(),
     last_message_at: row.last_message_at ? new Date(row.last_message_at).toISOString() : null,
     member_count: Number(row.member_count),
+    unread_count: Number(row.unread_count),
+    last_read_message_id: row.last_read_message_id,
     last_message:
       row.last_message_id !== null &&
       row.last_message_user_id !== null &&

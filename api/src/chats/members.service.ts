@@ -6,6 +6,7 @@ import type { HistoryCache } from '../messages/history-cache.ts';
 import { decodeCursor } from '../paging/cursor.ts';
 import { isWellFormedId } from '../paging/ids.ts';
 import { keysetPage } from '../paging/page.ts';
+import type { EventPublisher } from '../events/event-publisher.ts';
 import type { ChatAccess } from './chat-access.ts';
 import type { ChatsRepository, MemberRow } from './chats.repository.ts';
 
@@ -29,6 +30,7 @@ export class MembersService {
     private readonly access: ChatAccess,
     private readonly history: HistoryCache,
     private readonly authDisabled: boolean,
+    private readonly events: EventPublisher,
   ) {}
 
   /** A page of the chat's members, longest-standing first; members only. */
@@ -63,9 +65,18 @@ export class MembersService {
       : await this.accounts.findByName(userName);
     if (!user) throw new AppError('user-not-found', `no user named "${userName}"`);
     // The chat may be deleted while this request runs (requireChat found it a moment ago).
-    if (!(await this.chats.addMemberNow(chatId, user.id))) {
-      throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
-    }
+    const added = await this.chats.addMemberNow(chatId, user.id, (trx) =>
+      this.events.append(trx, [
+        {
+          type: 'chat.member_added',
+          chatId,
+          data: { chat_id: chatId, user_id: user.id, user_name: user.user_name, role: 'member' },
+          userIds: [user.id],
+        },
+      ]),
+    );
+    if (!added) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
+    this.events.committed();
     await this.access.remember(chatId, user.id, true);
     return user.id;
   }
@@ -97,6 +108,14 @@ export class MembersService {
         throw new AppError('forbidden', 'only the owner removes others; a member may only leave');
       }
       await this.chats.removeMember(trx, chatId, targetId);
+      await this.events.append(trx, [
+        {
+          type: 'chat.member_removed',
+          chatId,
+          data: { chat_id: chatId, user_id: targetId },
+          userIds: [targetId],
+        },
+      ]);
       const roster = await this.chats.roster(trx, chatId);
       if (roster.members === 0) {
         await this.chats.deleteChat(trx, chatId);
@@ -107,6 +126,7 @@ export class MembersService {
       }
       return false;
     });
+    this.events.committed();
     // Written through: the removed user's next read, post or search is refused on every instance.
     await this.access.remember(chatId, targetId, false);
     if (deleted) await this.history.invalidate(chatId);

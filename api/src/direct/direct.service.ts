@@ -3,6 +3,8 @@ import { AppError, type DB, type UserRow } from '@messenger/shared';
 import type { AccountsRepository } from '../auth/accounts.repository.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { ChatsRepository } from '../chats/chats.repository.ts';
+import { chatCreatedEvent } from '../chats/chats.service.ts';
+import type { EventPublisher } from '../events/event-publisher.ts';
 import { etagOf, type CachedPage } from '../messages/history-cache.ts';
 import type { MessagesService, Order } from '../messages/messages.service.ts';
 import type { DirectMessageSent, MessagePage } from '../schemas.ts';
@@ -16,6 +18,7 @@ export class DirectService {
     private readonly chats: ChatsRepository,
     private readonly accounts: AccountsRepository,
     private readonly messages: MessagesService,
+    private readonly events: EventPublisher,
   ) {}
 
   /**
@@ -32,7 +35,14 @@ export class DirectService {
     const peer = await this.peer(sender, peerName);
     const me = await this.accounts.findById(sender);
     if (!me) throw new AppError('user-not-found', `no user with id "${sender}"`);
-    const chatId = await this.chats.findOrCreateDirect(directChatName(me, peer), sender, peer.id);
+    const chatId = await this.chats.findOrCreateDirect(
+      directChatName(me, peer),
+      sender,
+      peer.id,
+      async (trx, newChatId) =>
+        this.events.append(trx, [await chatCreatedEvent(this.chats, trx, newChatId, [sender, peer.id])]),
+    );
+    this.events.committed();
     const messageId = await this.messages.post(
       actor,
       chatId,

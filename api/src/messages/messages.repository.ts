@@ -28,6 +28,11 @@ export interface NewMessageContent {
  */
 export type BeforeCommit = (trx: Transaction<DB>, messageIds: string[]) => Promise<void>;
 
+/** More work for a transaction that changes a message (its event), run before it commits. */
+export type InTransaction = (trx: Transaction<DB>) => Promise<void>;
+
+type Db = Kysely<DB> | Transaction<DB>;
+
 /** The author of a message: who may edit or delete it. */
 export interface MessageOwnership {
   id: string;
@@ -90,6 +95,13 @@ export class MessagesRepository {
         .execute();
       // RETURNING follows the VALUES list in practice, but nothing promises it: order by seq.
       const stored = rows.map((r) => ({ id: r.id, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
+      // The others have that many more unread; the author's own messages never count.
+      await trx
+        .updateTable('chat_members')
+        .set((eb) => ({ unread_count: eb('unread_count', '+', messages.length) }))
+        .where('chat_id', '=', chatId)
+        .where('user_id', '<>', userId)
+        .execute();
       await beforeCommit?.(
         trx,
         stored.map((m) => m.id),
@@ -124,6 +136,17 @@ export class MessagesRepository {
       .executeTakeFirst();
   }
 
+  /** Messages as the API shows them, in seq order (in a transaction: what it wrote). */
+  views(db: Db, messageIds: string[]): Promise<MessageWithAuthor[]> {
+    return db
+      .selectFrom('messages as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(VIEW_COLUMNS)
+      .where('m.id', 'in', messageIds)
+      .orderBy('m.seq')
+      .execute() as Promise<MessageWithAuthor[]>;
+  }
+
   /** One message as the API shows it. */
   view(messageId: string): Promise<MessageWithAuthor | undefined> {
     return this.db
@@ -138,24 +161,48 @@ export class MessagesRepository {
    * Replaces the text of the author's message and marks it edited; answers whether it did (false
    * when the message is gone or, in between, is not theirs).
    */
-  async editText(chatId: string, messageId: string, authorId: string, text: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('messages')
-      .set({ text, edited_at: new Date() })
-      .where('id', '=', messageId)
-      .where('chat_id', '=', chatId)
-      .where('user_id', '=', authorId)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  editText(
+    chatId: string,
+    messageId: string,
+    authorId: string,
+    text: string,
+    inTransaction: InTransaction,
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('messages')
+        .set({ text, edited_at: new Date() })
+        .where('id', '=', messageId)
+        .where('chat_id', '=', chatId)
+        .where('user_id', '=', authorId)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await inTransaction(trx);
+      return true;
+    });
   }
 
   /** Deletes a message of the chat; answers whether it was there. */
-  async delete(chatId: string, messageId: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('messages')
-      .where('id', '=', messageId)
-      .where('chat_id', '=', chatId)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+  delete(chatId: string, messageId: string, inTransaction: InTransaction): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const deleted = await trx
+        .deleteFrom('messages')
+        .where('id', '=', messageId)
+        .where('chat_id', '=', chatId)
+        .returning(['seq', 'user_id'])
+        .executeTakeFirst();
+      if (!deleted) return false;
+      // Unread for those who had not read it yet (and did not write it).
+      await trx
+        .updateTable('chat_members')
+        .set((eb) => ({ unread_count: eb('unread_count', '-', 1) }))
+        .where('chat_id', '=', chatId)
+        .where('user_id', '<>', deleted.user_id)
+        .where('last_read_seq', '<', deleted.seq)
+        .where('unread_count', '>', 0)
+        .execute();
+      await inTransaction(trx);
+      return true;
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { AppError } from '@messenger/shared';
 import type { Actor } from '../auth/actor.ts';
 import type { ChatAccess } from '../chats/chat-access.ts';
+import type { EventPublisher } from '../events/event-publisher.ts';
 import type { Attachment, Message, MessagePage, NewMessage } from '../schemas.ts';
 import { decodeCursor } from '../paging/cursor.ts';
 import { isWellFormedId } from '../paging/ids.ts';
@@ -33,6 +34,7 @@ export class MessagesService {
     private readonly messages: MessagesRepository,
     private readonly access: ChatAccess,
     private readonly cache: HistoryCache,
+    private readonly events: EventPublisher,
   ) {}
 
   /**
@@ -68,9 +70,21 @@ export class MessagesService {
     beforeCommit: BeforeCommit | undefined,
   ): Promise<string[]> {
     const author = await this.access.requireActingMember(actor, chatId);
-    const stored = await this.messages.appendMany(chatId, author, contents, beforeCommit);
+    const stored = await this.messages.appendMany(chatId, author, contents, async (trx, ids) => {
+      const rows = await this.messages.views(trx, ids);
+      await this.events.append(
+        trx,
+        rows.map((row) => ({
+          type: 'message.created',
+          chatId,
+          data: { chat_id: chatId, message: toMessage(row) },
+        })),
+      );
+      await beforeCommit?.(trx, ids);
+    });
     // The chat was there a moment ago: it was deleted in between.
     if (!stored) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
+    this.events.committed();
     // Before the 201: once a client holds the id, no reader may get a page without the message.
     await this.cache.invalidate(chatId);
     return stored.map((m) => m.id);
@@ -81,14 +95,21 @@ export class MessagesService {
     const editor = await this.access.requireActingMember(actor, chatId);
     const message = await this.requireMessage(chatId, messageId);
     if (message.user_id !== editor) throw new AppError('forbidden', 'only the author may edit a message');
-    if (!(await this.messages.editText(chatId, messageId, editor, text))) {
-      throw messageNotFound(messageId);
-    }
+    let edited: Message | undefined;
+    const done = await this.messages.editText(chatId, messageId, editor, text, async (trx) => {
+      const [row] = await this.messages.views(trx, [messageId]);
+      edited = row && toMessage(row);
+      if (edited) {
+        await this.events.append(trx, [
+          { type: 'message.edited', chatId, data: { chat_id: chatId, message: edited } },
+        ]);
+      }
+    });
+    if (!done || !edited) throw messageNotFound(messageId);
+    this.events.committed();
     // Before the 200: no read that starts after it may get a page with the old text.
     await this.cache.invalidate(chatId);
-    const row = await this.messages.view(messageId);
-    if (!row) throw messageNotFound(messageId);
-    return toMessage(row);
+    return edited;
   }
 
   /** The author or an owner of the chat deletes a message. */
@@ -98,7 +119,13 @@ export class MessagesService {
     if (message.user_id !== actorId && (await this.access.roleOf(chatId, actorId)) !== 'owner') {
       throw new AppError('forbidden', 'only the author or an owner of the chat may delete a message');
     }
-    if (!(await this.messages.delete(chatId, messageId))) throw messageNotFound(messageId);
+    const deleted = await this.messages.delete(chatId, messageId, (trx) =>
+      this.events.append(trx, [
+        { type: 'message.deleted', chatId, data: { chat_id: chatId, message_id: messageId } },
+      ]),
+    );
+    if (!deleted) throw messageNotFound(messageId);
+    this.events.committed();
     // Before the 204: no read that starts after it may get a page that still holds the message.
     await this.cache.invalidate(chatId);
   }
