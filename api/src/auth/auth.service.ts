@@ -40,6 +40,8 @@ export class AuthService {
     private readonly store: Store,
     private readonly settings: AuthSettings,
     private readonly log: Logger,
+    /** Told the token hashes of sessions that ended: their event streams close on every instance. */
+    private readonly sessionsEnded: (tokenHashes: string[]) => Promise<void> = async () => {},
   ) {}
 
   /**
@@ -160,6 +162,35 @@ export class AuthService {
         .catch((e: unknown) => this.log.error({ err: e }, 'logout failed half-way: the session stays ended'));
       throw err;
     }
+    this.announceEnded([caller.tokenHash]);
+  }
+
+  /**
+   * How long the session of this token hash has left, in milliseconds, without using it (a stream
+   * open on it does not keep it alive); undefined when it has ended or expired.
+   */
+  async sessionLeftMs(tokenHash: string): Promise<number | undefined> {
+    const key = sessionStoreKey(tokenHash);
+    try {
+      const cached = await this.store.get(key);
+      if (cached === ENDED) return undefined;
+      if (cached) {
+        const ttl = await this.store.ttl(key);
+        if (ttl > 0) return ttl * 1000;
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'store unavailable: reading the session from the database');
+    }
+    const row = await this.sessions.findByTokenHash(tokenHash);
+    if (!row || row.ended_at) return undefined;
+    const left = this.settings.sessionTtlSeconds * 1000 - (Date.now() - new Date(row.last_seen_at).getTime());
+    return left > 0 ? left : undefined;
+  }
+
+  private announceEnded(tokenHashes: string[]): void {
+    this.sessionsEnded(tokenHashes).catch((err: unknown) =>
+      this.log.warn({ err }, 'could not close the streams of ended sessions on other instances'),
+    );
   }
 
   /**
@@ -187,6 +218,7 @@ export class AuthService {
     );
     if (!ended) throw new AppError('forbidden', 'old_password is wrong (the password changed meanwhile)');
     await this.tombstone(ended);
+    this.announceEnded(ended);
     return ended.length;
   }
 
@@ -194,6 +226,7 @@ export class AuthService {
   async logoutAll(caller: Extract<Caller, { kind: 'session' }>): Promise<number> {
     const ended = await this.sessions.endAllForUser(caller.userId, 'logout-all', new Date());
     await this.tombstone(ended);
+    this.announceEnded(ended);
     return ended.length;
   }
 

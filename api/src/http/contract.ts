@@ -46,6 +46,8 @@ export interface ContractOptions {
   handlers: HandlerMap;
   /** Resolves the caller of an operation that requires a session (throws the 401 that fits). */
   authenticate: (koa: KoaContext) => Promise<Caller>;
+  /** The caller a single-use event-stream ticket (`?ticket=`) stands for (throws the 401 that fits). */
+  redeemTicket?: (ticket: string) => Promise<Caller>;
   /** Resolves who a request acts as, from its caller and its validated `user_id` parameter. */
   resolveActor: (caller: Caller, userIdParam: string | undefined) => Promise<Actor>;
   /** Runs once the caller is known, before validation: throttling (throws 429). */
@@ -190,7 +192,7 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
 
   for (const [operationId, handler] of Object.entries(options.handlers)) {
     api.register(operationId, async (c: OpenApiContext, koa: KoaContext) => {
-      const caller = (c.security?.sessionId as Caller | undefined) ?? { kind: 'anonymous' };
+      const caller = securityOutcome(c, koa).caller ?? { kind: 'anonymous' };
       const query = c.request.query as { user_id?: unknown };
       const input: HandlerInput<OperationId> = {
         body: c.request.requestBody,
@@ -223,21 +225,26 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
     ((koa.state as { caller?: Promise<Caller> }).caller ??= options.authenticate(koa));
   api.registerSecurityHandler('sessionId', authenticateOnce);
   api.registerSecurityHandler('bearerAuth', authenticateOnce);
+  api.registerSecurityHandler('eventTicket', (_c: OpenApiContext, koa: KoaContext) => {
+    const ticket = koa.query.ticket;
+    if (typeof ticket !== 'string' || ticket === '') {
+      throw new AppError('auth-failed', 'send Authorization: session_id <token>, or ?ticket=');
+    }
+    if (!options.redeemTicket) throw new AppError('auth-failed', 'tickets are not accepted here');
+    return options.redeemTicket(ticket);
+  });
   const throttle = options.throttle;
   api.register({
     ...(throttle && {
       postSecurityHandler: async (c: OpenApiContext, koa: KoaContext) => {
-        const result = c.security?.sessionId as
-          (Caller & { error?: undefined }) | { error: unknown } | undefined;
-        const caller = result && !result.error ? (result as Caller) : undefined;
+        const { caller } = securityOutcome(c, koa);
         const limitClass = (c.operation as { 'x-rate-limit'?: RateLimitClass })['x-rate-limit'] ?? 'api';
         await throttle(koa, limitClass, caller, c.request.requestBody);
       },
     }),
-    unauthorizedHandler: (c: OpenApiContext) => {
-      const result = c.security?.sessionId as { error?: unknown } | undefined;
+    unauthorizedHandler: (c: OpenApiContext, koa: KoaContext) => {
       throw (
-        result?.error ??
+        securityOutcome(c, koa).error ??
         new AppError(
           'auth-failed',
           'this operation needs Authorization: session_id <token> (or Bearer <token>)',
@@ -310,6 +317,20 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
     }
     await api.handleRequest({ ...request, body: (koa.request as { body?: unknown }).body }, koa);
   };
+}
+
+type SecurityResult = (Caller & { error?: undefined }) | { error: unknown } | undefined;
+
+/**
+ * What the security handlers found: the caller of the Authorization header, else of the ticket;
+ * failing both, the error that says most (the ticket's, when one was sent).
+ */
+function securityOutcome(c: OpenApiContext, koa: KoaContext): { caller?: Caller; error?: unknown } {
+  const header = c.security?.sessionId as SecurityResult;
+  const ticket = c.security?.eventTicket as SecurityResult;
+  for (const result of [header, ticket]) if (result && !result.error) return { caller: result as Caller };
+  const error = koa.query.ticket !== undefined ? (ticket?.error ?? header?.error) : header?.error;
+  return { error };
 }
 
 function onlyNamed<T>(query: Record<string, T>, names: ReadonlySet<string> | undefined): Record<string, T> {

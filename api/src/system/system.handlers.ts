@@ -41,6 +41,8 @@ export function systemHandlers(
   queue: () => Promise<Queue>,
   queueBackend: string,
   specText: string,
+  /** How many event streams this instance serves now. */
+  connectedStreams: () => number,
 ): {
   ping: Handler<'ping'>;
   checkHealth: Handler<'checkHealth'>;
@@ -63,6 +65,7 @@ export function systemHandlers(
       body: {
         health: ok ? ('ok' as const) : ('fail' as const),
         checks: { database: db, store: st, queue: q },
+        streams: { connected: connectedStreams() },
       },
     };
   };

@@ -105,6 +105,14 @@ export function loadConfig(env: Env = process.env): Config {
       historyTtlSeconds: int('HISTORY_CACHE_TTL_SECONDS', 60, 0, 24 * 3600),
       membershipTtlSeconds: int('MEMBERSHIP_CACHE_TTL_SECONDS', 60, 0, 24 * 3600),
     },
+    events: {
+      heartbeatSeconds: int('EVENTS_HEARTBEAT_SECONDS', 15, 1, 3600),
+      maxStreamsPerUser: int('EVENTS_MAX_STREAMS_PER_USER', 5, 1, 1000),
+      maxBufferBytes: int('EVENTS_MAX_BUFFER_BYTES', 1_048_576, 4096, 1_073_741_824),
+      retentionHours: int('EVENTS_RETENTION_HOURS', 24, 24, 24 * 365),
+      pollMs: int('EVENTS_POLL_MS', 1000, 50, 60_000),
+      typingIntervalSeconds: int('TYPING_INTERVAL_SECONDS', 3, 1, 60),
+    },
     inbox: {
       // The contract's `limit` goes up to 1000; the window bounds what the query has to scan.
       maxResults: int('INBOX_MAX_RESULTS', 100, 1, 1000),

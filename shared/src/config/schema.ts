@@ -136,6 +136,21 @@ export interface Config {
     /** INBOX_MAX_AGE_DAYS: it shows messages of the last this many days only (default 30). */
     readonly maxAgeDays: number;
   };
+  /** The real-time stream, `GET /v1/events`. */
+  readonly events: {
+    /** EVENTS_HEARTBEAT_SECONDS: a comment line this often keeps proxies from closing an idle stream (default 15). */
+    readonly heartbeatSeconds: number;
+    /** EVENTS_MAX_STREAMS_PER_USER: streams one user may hold on one API instance; another closes the oldest (default 5). */
+    readonly maxStreamsPerUser: number;
+    /** EVENTS_MAX_BUFFER_BYTES: a reader this far behind gets a last `resync` and is disconnected (default 1 MiB). */
+    readonly maxBufferBytes: number;
+    /** EVENTS_RETENTION_HOURS: how long events are kept for resuming (default 24, at least 24). */
+    readonly retentionHours: number;
+    /** EVENTS_POLL_MS: how often each instance reads the log without a notification, should one be lost (default 1000). */
+    readonly pollMs: number;
+    /** TYPING_INTERVAL_SECONDS: a `typing` repeat within this long is not sent again (default 3). */
+    readonly typingIntervalSeconds: number;
+  };
   /** `Idempotency-Key` on message-creating requests. */
   readonly idempotency: {
     /** IDEMPOTENCY_TTL_SECONDS: how long a key is remembered and its reply replayed (default 86400, 24 h). */
