@@ -16,7 +16,8 @@ export class NoResponse extends Error {}
 
 /**
  * Sends bytes exactly as given (an HTTP client would refuse or repair a malformed request) and
- * reads one response to the end of the connection: the request should say `Connection: close`.
+ * reads one response to the end of the connection (the request should say `Connection: close`), or
+ * to the end of its head for an event stream.
  * Rejects with NoResponse when none arrives within `timeoutMs`.
  */
 export function sendRaw(port: number, request: Buffer, timeoutMs: number): Promise<RawResponse> {
@@ -37,7 +38,15 @@ export function sendRaw(port: number, request: Buffer, timeoutMs: number): Promi
       if (parsed) resolve(parsed);
       else reject(new NoResponse(`connection closed without a response${err ? ` (${err.message})` : ''}`));
     };
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      // An event stream (GET /v1/events) never ends by itself: its head is the whole answer.
+      if (
+        parseResponse(Buffer.concat(chunks))?.headers.get('content-type')?.startsWith('text/event-stream')
+      ) {
+        finish();
+      }
+    });
     socket.on('end', () => finish());
     socket.on('error', (err) => finish(err));
     // Not end(): a server that is not half-open aborts a request whose client has closed its side.
