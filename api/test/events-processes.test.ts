@@ -5,23 +5,12 @@
  */
 import { expect } from 'chai';
 import { describeRealService, realService } from '../../shared/test/support/real-services.ts';
-import { startApi, stopService, type ApiProcess } from './support/api-process.ts';
+import { callApi, startApi, stopService, type ApiProcess } from './support/api-process.ts';
 import { RUN_ID, uniqueTopology } from './support/backends.ts';
 import { EventClient } from './support/event-client.ts';
 import { uniqueName } from './support/test-context.ts';
 
-async function call(api: ApiProcess, method: string, route: string, token?: string, body?: unknown) {
-  const response = await fetch(`${api.url}${route}`, {
-    method,
-    headers: {
-      ...(token ? { Authorization: `session_id ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, json: (text ? JSON.parse(text) : {}) as Record<string, string> };
-}
+const call = callApi;
 
 describeRealService(
   'the event stream across two API processes',

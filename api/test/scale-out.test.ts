@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { describeRealService, realService } from '../../shared/test/support/real-services.ts';
 import { RUN_ID, testEnv, uniqueTopology } from './support/backends.ts';
+import { callApi } from './support/api-process.ts';
 import { uniqueName } from './support/test-context.ts';
 import { freePort } from './support/free-port.ts';
 
@@ -53,24 +54,8 @@ interface Answer {
   json: { session_id?: string; chat_id?: string; message?: string; messages?: Array<{ text: string }> };
 }
 
-async function call(
-  instance: Instance,
-  method: string,
-  route: string,
-  token?: string,
-  body?: unknown,
-): Promise<Answer> {
-  const response = await fetch(`${instance.url}${route}`, {
-    method,
-    headers: {
-      ...(token ? { Authorization: `session_id ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
-}
+const call = (instance: Instance, method: string, route: string, token?: string, body?: unknown) =>
+  callApi<Answer['json']>(instance, method, route, token, body);
 
 describeRealService(
   'two API instances on one PostgreSQL and Redis',

@@ -104,3 +104,23 @@ export async function stopService(
     clearTimeout(timer);
   }
 }
+
+/** One JSON request to a running API, with the session's token if given; the body parsed, if any. */
+export async function callApi<T = Record<string, string>>(
+  api: { url: string },
+  method: string,
+  route: string,
+  token?: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
+  const response = await fetch(`${api.url}${route}`, {
+    method,
+    headers: {
+      ...(token ? { Authorization: `session_id ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, json: (text ? JSON.parse(text) : undefined) as T };
+}
