@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { EventClient } from './support/event-client.ts';
 import { TestContext, type TestUser } from './support/test-context.ts';
@@ -161,6 +162,9 @@ describe('the event stream (GET /v1/events)', function () {
     const { data, response } = await bob.api.POST('/v1/events/tickets', {});
     expect(response.status).to.equal(201);
     expect(Date.parse(data!.expires_at) - Date.now()).to.be.within(50_000, 61_000);
+    // The store forgets it by itself within the minute; the key is the ticket's hash, never the ticket.
+    const key = `event-ticket:${createHash('sha256').update(data!.ticket).digest('hex')}`;
+    expect(await t.store.ttl(key)).to.be.within(1, 60);
     const stream = await EventClient.open(t.baseUrl, { ticket: data!.ticket });
     open.push(stream);
     expect(stream.response.status).to.equal(200);
