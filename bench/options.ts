@@ -4,6 +4,8 @@
  * so that an exported value cannot turn the CI check into a long run; flags still win.
  */
 import { parseArgs } from 'node:util';
+import type { EventsOptions } from './events/events-scenario.ts';
+import { SCENARIO_NAMES } from './report.ts';
 
 export interface SeedSize {
   /** registered users; connections take them round-robin */
@@ -32,7 +34,13 @@ export interface BenchOptions {
   /** where `<timestamp>.json` is written */
   readonly resultsDir: string;
   readonly seed: SeedSize;
+  /** the scenarios to run (baselines run when a chosen scenario is measured against them) */
+  readonly scenarios: readonly RunnableScenario[];
+  readonly events: EventsOptions;
 }
+
+export const RUNNABLE_SCENARIOS = [...SCENARIO_NAMES, 'events'] as const;
+export type RunnableScenario = (typeof RUNNABLE_SCENARIOS)[number];
 
 export class OptionsError extends Error {}
 
@@ -49,7 +57,11 @@ export const USAGE = `usage: tsx bench/run.ts [options]
                           (default postgres://postgres@127.0.0.1:5432/postgres)
   --database <name>       bench database, dropped at the end (default messenger_bench)  BENCH_DATABASE
   --redis-url <url>       (default redis://127.0.0.1:6379/0)                    BENCH_REDIS_URL
-  --results-dir <dir>     where the JSON goes (default bench/results)           BENCH_RESULTS_DIR`;
+  --results-dir <dir>     where the JSON goes (default bench/results)           BENCH_RESULTS_DIR
+  --scenarios <a,b>       run only these (default all: ${RUNNABLE_SCENARIOS.join(',')})  BENCH_SCENARIOS
+  --streams <n>           events: streams held open (default 5000)              BENCH_STREAMS
+  --post-rate <n>         events: messages per second posted (default 100)      BENCH_POST_RATE
+                          events post rate × duration messages (smoke: 20)`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
   const { values } = parseArgs({
@@ -64,6 +76,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       database: { type: 'string' },
       'redis-url': { type: 'string' },
       'results-dir': { type: 'string' },
+      scenarios: { type: 'string' },
+      streams: { type: 'string' },
+      'post-rate': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -105,8 +120,36 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   const redisUrl = values['redis-url'] ?? (env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/0');
   if (!/^rediss?:\/\//.test(redisUrl)) throw new OptionsError('--redis-url: expected a redis:// URL');
 
+  const scenarioList = values.scenarios ?? fromEnv('BENCH_SCENARIOS');
+  const scenarios = scenarioList ? scenarioList.split(',').map((n) => n.trim()) : [...RUNNABLE_SCENARIOS];
+  const unknown = scenarios.filter((n) => !(RUNNABLE_SCENARIOS as readonly string[]).includes(n));
+  if (unknown.length > 0 || scenarios.length === 0) {
+    throw new OptionsError(`--scenarios ${scenarioList}: expected some of ${RUNNABLE_SCENARIOS.join(',')}`);
+  }
+  const streams = number('streams', values.streams ?? fromEnv('BENCH_STREAMS'), smoke ? 24 : 5000, {
+    min: 2,
+    max: 100_000,
+    integer: true,
+  });
+  const postRate = number('post-rate', values['post-rate'] ?? fromEnv('BENCH_POST_RATE'), smoke ? 50 : 100, {
+    min: 1,
+    max: 10_000,
+  });
+
   return {
     smoke,
+    scenarios: scenarios as RunnableScenario[],
+    events: {
+      streams,
+      // The API's default EVENTS_MAX_STREAMS_PER_USER is 5, per instance: 5 in all stays under it.
+      streamsPerUser: smoke ? 3 : 5,
+      chatSize: smoke ? 4 : 20,
+      chatsPerUser: 2,
+      // Smoke mode posts a fixed count, so a slow machine takes longer rather than posting less.
+      messages: smoke ? 20 : Math.max(1, Math.round(postRate * durationSec)),
+      postRate,
+      graceMs: smoke ? 30_000 : 10_000,
+    },
     durationSec,
     warmupSec,
     connections,

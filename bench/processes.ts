@@ -139,3 +139,13 @@ export class PeakRss {
     }
   }
 }
+
+/** Resident memory of a process now (VmRSS, KiB); 0 where there is no /proc (not Linux). */
+export function rssKb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}

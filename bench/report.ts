@@ -37,12 +37,55 @@ export interface Row extends LoadResult {
   readonly serverLogLines?: number;
 }
 
+/** What the events scenario measured (bench/events/). */
+export interface EventsResult {
+  readonly streams: number;
+  readonly users: number;
+  readonly chats: number;
+  /** API processes the streams and posts were spread over */
+  readonly instances: number;
+  readonly connectSeconds: number;
+  /** messages answered 201 */
+  readonly posted: number;
+  readonly postErrors: number;
+  readonly firstPostError?: string;
+  /** messages per second the poster achieved */
+  readonly postRate: number;
+  readonly postP50Ms: number;
+  readonly postP99Ms: number;
+  /** (message, stream) pairs that should have arrived: each stream of each member of its chat */
+  readonly expected: number;
+  readonly delivered: number;
+  /** expected deliveries that had not arrived when the grace period after the run ended */
+  readonly lost: number;
+  /** an event id a stream had already received */
+  readonly duplicated: number;
+  /** a message on a stream whose user is not in its chat */
+  readonly unexpected: number;
+  readonly beforeResponse: number;
+  /** from the poster's 201 to the arrival on a stream */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** streams the server ended (or that broke) while the run held them open */
+  readonly streamsEnded: number;
+  readonly firstEnded?: string;
+  /** the instances' RSS together, before the streams connected and with them connected and idle */
+  readonly rssBeforeMiB: number;
+  readonly rssIdleMiB: number;
+  readonly kbPerStream: number;
+}
+
+/** What the events table compares each figure with (issue 11). */
+export const EVENTS_TARGETS = { p50Ms: 20, p99Ms: 150, kbPerStream: 30 } as const;
+
 export interface Report {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly machine: Readonly<Record<string, string | number>>;
   readonly options: Readonly<Record<string, unknown>>;
   readonly rows: readonly Row[];
+  readonly events?: EventsResult;
   readonly table: string;
 }
 
@@ -68,6 +111,40 @@ const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
 // Two significant digits below 0.1, so that login's 0.0004 does not print as 0.00.
 const ratio = (v: number): string => (v >= 0.1 ? v.toFixed(2) : v.toPrecision(2));
+
+/**
+ * The events scenario's own table (its figures are not requests per second): one row per figure,
+ * with its target and whether the run met it.
+ */
+export function renderEventsTable(e: EventsResult): string {
+  const t = EVENTS_TARGETS;
+  const met = (ok: boolean): string => (ok ? 'yes' : 'NO');
+  const rows: Array<[string, string, string, string]> = [
+    ['delivery p50 (201 → stream)', `${ms(e.p50Ms)} ms`, `≤ ${t.p50Ms} ms`, met(e.p50Ms <= t.p50Ms)],
+    ['delivery p99', `${ms(e.p99Ms)} ms`, `≤ ${t.p99Ms} ms`, met(e.p99Ms <= t.p99Ms)],
+    ['lost deliveries', `${int.format(e.lost)} of ${int.format(e.expected)}`, '0', met(e.lost === 0)],
+    ['duplicated deliveries', int.format(e.duplicated), '0', met(e.duplicated === 0)],
+    [
+      'API RSS per idle stream',
+      `${e.kbPerStream.toFixed(1)} KB`,
+      `≤ ${t.kbPerStream} KB`,
+      met(e.kbPerStream <= t.kbPerStream),
+    ],
+  ];
+  const header: [string, string, string, string] = ['events', 'measured', 'target', 'met'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (c: string[]): string =>
+    `| ${c.map((v, i) => (i === 1 ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 1 ? ` ${'-'.repeat(w - 1)}: ` : ` ${'-'.repeat(w)} `)).join('|')}|`;
+  const title =
+    `events: ${int.format(e.streams)} streams of ${int.format(e.users)} users on ${e.instances} API instances, ` +
+    `${int.format(e.chats)} chats; ${int.format(e.posted)} messages at ${e.postRate.toFixed(0)}/s ` +
+    `(post p50 ${ms(e.postP50Ms)} ms, p99 ${ms(e.postP99Ms)} ms, ${e.postErrors} errors), ` +
+    `${int.format(e.delivered)} deliveries (max ${ms(e.maxMs)} ms, ${e.beforeResponse} before the 201), ` +
+    `${e.unexpected} unexpected, ${e.streamsEnded} streams ended early; ` +
+    `RSS ${e.rssBeforeMiB.toFixed(0)} → ${e.rssIdleMiB.toFixed(0)} MiB with the streams open`;
+  return [title, '', line(header), rule, ...rows.map(line)].join('\n');
+}
 
 /** The table: scenarios first, then the baselines they are measured against. */
 export function renderTable(rows: readonly Row[], title: string): string {

@@ -17,12 +17,15 @@ import { build } from 'esbuild';
 import { runPgInsertBaseline } from './baselines/pg-insert.ts';
 import { databaseUrl, OptionsError, parseOptions, type BenchOptions } from './options.ts';
 import { freePort, PeakRss, sleep, startServer, type Server } from './processes.ts';
+import { runEvents } from './events/events-scenario.ts';
 import {
+  renderEventsTable,
   renderTable,
   withRatios,
   writeReport,
   SCENARIO_NAMES,
   type BaselineName,
+  type EventsResult,
   type LoadResult,
   type Row,
 } from './report.ts';
@@ -132,71 +135,97 @@ async function bench(options: BenchOptions): Promise<number> {
   });
 
   const rows: RowInput[] = [];
-
-  // The HTTP ceiling, while nothing else of ours runs.
-  const koaPort = await freePort();
-  const koa = await startServer(
-    'bare-koa',
-    [BARE_KOA_BUNDLE],
-    { ...process.env, PORT: String(koaPort), HOST: '127.0.0.1' },
-    koaPort,
-  );
-  cleanups.push({ what: 'stop bare Koa', run: () => koa.stop() });
-  rows.push(await measure('bare-koa', 'baseline', undefined, koa, () => runHttp(koa.url, bareKoa, shape)));
-  await koa.stop();
-  await settle();
-
+  let distinctUncachedPages: number | undefined;
+  const httpScenarios = SCENARIO_NAMES.filter((n) => options.scenarios.includes(n));
   // The API as `make start` runs it (the bundle), configured for measuring rather than defending.
-  const apiPort = await freePort();
-  log(`starting the API on :${apiPort} (database ${options.databaseName}, Redis prefix ${redisPrefix})`);
-  const api = await startServer(
-    'api',
-    ['api/dist/main.js'],
-    {
-      ...process.env,
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: String(apiPort),
-      LOG_LEVEL: 'warn',
-      THROTTLING: 'off',
-      DATABASE_URL: dbUrl,
-      DATABASE_POOL_SIZE: String(options.poolSize),
-      REDIS_URL: options.redisUrl,
-      REDIS_KEY_PREFIX: redisPrefix,
-      AMQP_URL: 'memory://',
-      AUTH_DISABLED: 'false',
-      MIGRATE_ON_START: 'true',
-    },
-    apiPort,
-    { readyPath: '/ping' },
-  );
-  cleanups.push({ what: 'stop the API', run: () => api.stop() });
+  const startApi = async (name: string): Promise<Server> => {
+    const port = await freePort();
+    log(`starting ${name} on :${port} (database ${options.databaseName}, Redis prefix ${redisPrefix})`);
+    const server = await startServer(
+      name,
+      ['api/dist/main.js'],
+      {
+        ...process.env,
+        NODE_ENV: 'production',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        THROTTLING: 'off',
+        DATABASE_URL: dbUrl,
+        DATABASE_POOL_SIZE: String(options.poolSize),
+        REDIS_URL: options.redisUrl,
+        REDIS_KEY_PREFIX: redisPrefix,
+        AMQP_URL: 'memory://',
+        AUTH_DISABLED: 'false',
+        MIGRATE_ON_START: 'true',
+      },
+      port,
+      { readyPath: '/ping' },
+    );
+    cleanups.push({ what: `stop ${name}`, run: () => server.stop() });
+    return server;
+  };
+  const servers: Server[] = [];
 
-  log('seeding');
-  const fixture = await seed(new ApiClient(api.url), dbUrl, options.seed, log);
-  const loads = scenarios(fixture);
-  await settle();
-
-  // The ceiling for send: its SQL through pg, same pool size, same concurrency, same chats.
-  rows.push(
-    await measure('pg-insert', 'baseline', undefined, undefined, () =>
-      runPgInsertBaseline({
-        databaseUrl: dbUrl,
-        poolSize: options.poolSize,
-        concurrency: options.connections,
-        durationSec: options.durationSec,
-        warmupSec: options.warmupSec,
-        targets: fixture.sendTargets.map((t) => ({ chatId: t.chatId, userId: t.user.id })),
-        text: messageText,
-      }),
-    ),
-  );
-  await settle();
-
-  for (const name of SCENARIO_NAMES) {
-    const load = loads[name];
-    rows.push(await measure(name, 'scenario', load.baseline, api, () => runHttp(api.url, load, shape)));
+  if (httpScenarios.length > 0) {
+    // The HTTP ceiling, while nothing else of ours runs.
+    const koaPort = await freePort();
+    const koa = await startServer(
+      'bare-koa',
+      [BARE_KOA_BUNDLE],
+      { ...process.env, PORT: String(koaPort), HOST: '127.0.0.1' },
+      koaPort,
+    );
+    cleanups.push({ what: 'stop bare Koa', run: () => koa.stop() });
+    rows.push(await measure('bare-koa', 'baseline', undefined, koa, () => runHttp(koa.url, bareKoa, shape)));
+    await koa.stop();
     await settle();
+
+    const api = await startApi('api');
+    servers.push(api);
+    log('seeding');
+    const fixture = await seed(new ApiClient(api.url), dbUrl, options.seed, log);
+    const loads = scenarios(fixture);
+    await settle();
+
+    // The ceiling for send: its SQL through pg, same pool size, same concurrency, same chats.
+    rows.push(
+      await measure('pg-insert', 'baseline', undefined, undefined, () =>
+        runPgInsertBaseline({
+          databaseUrl: dbUrl,
+          poolSize: options.poolSize,
+          concurrency: options.connections,
+          durationSec: options.durationSec,
+          warmupSec: options.warmupSec,
+          targets: fixture.sendTargets.map((t) => ({ chatId: t.chatId, userId: t.user.id })),
+          text: messageText,
+        }),
+      ),
+    );
+    await settle();
+
+    for (const name of httpScenarios) {
+      const load = loads[name];
+      rows.push(await measure(name, 'scenario', load.baseline, api, () => runHttp(api.url, load, shape)));
+      await settle();
+    }
+    // Idle from here on: out of the way of the events scenario's instances.
+    await api.stop();
+    distinctUncachedPages = fixture.historyChats.length * fixture.historyPages.length;
+  }
+
+  let events: EventsResult | undefined;
+  if (options.scenarios.includes('events')) {
+    log(`▸ events (${options.events.streams} streams, ${options.events.messages} messages)`);
+    // One at a time: the first applies the migrations.
+    const instances = [await startApi('events-a'), await startApi('events-b')];
+    servers.push(...instances);
+    events = await runEvents(instances, dbUrl, options.events, log);
+    log(
+      `  p50 ${events.p50Ms.toFixed(1)} ms, p99 ${events.p99Ms.toFixed(1)} ms, lost ${events.lost}, ` +
+        `duplicated ${events.duplicated}, ${events.kbPerStream.toFixed(1)} KB per stream`,
+    );
+    for (const instance of instances) await instance.stop();
   }
 
   const finishedAt = new Date().toISOString();
@@ -219,7 +248,10 @@ async function bench(options: BenchOptions): Promise<number> {
     `pool ${options.poolSize}; Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ` +
     `PostgreSQL ${machine.postgres}, Redis ${machine.redis}; load generator on the same machine, ` +
     `load average ${machine.loadAverageAtStart} at the start`;
-  const table = renderTable(results, title);
+  const table = [
+    ...(results.length > 0 ? [renderTable(results, title)] : [title]),
+    ...(events ? [renderEventsTable(events)] : []),
+  ].join('\n\n');
   process.stdout.write(`\n${table}\n\n`);
 
   const file = await writeReport(options.resultsDir, {
@@ -230,24 +262,34 @@ async function bench(options: BenchOptions): Promise<number> {
       ...options,
       postgresUrl: undefined,
       redisUrl: undefined,
-      distinctUncachedPages: fixture.historyChats.length * fixture.historyPages.length,
+      distinctUncachedPages,
     },
     rows: results,
+    ...(events ? { events } : {}),
     table,
   });
   log(`written to ${path.relative(process.cwd(), file)}`);
 
-  const apiLines = results.reduce((n, r) => n + (r.kind === 'scenario' ? (r.serverLogLines ?? 0) : 0), 0);
-  if (apiLines > 0)
-    log(
-      `the API logged ${apiLines} warning/error lines under load; the last ones:\n${api.output().slice(-2_000)}`,
-    );
+  for (const server of servers) {
+    if (server.lines() > 0)
+      log(
+        `${server.name} logged ${server.lines()} warning/error lines; the last ones:\n${server.output().slice(-2_000)}`,
+      );
+  }
 
   // A run in which some load never once succeeded measured a broken bench, not a slow API.
   const broken = results.filter((r) => r.ok === 0);
   if (broken.length > 0) {
     log(`no successful request in: ${broken.map((r) => r.name).join(', ')}`);
     return 3;
+  }
+  // Lost, repeated or misdirected events are a broken stream, whatever the speed.
+  if (events && (events.posted === 0 || events.lost + events.duplicated + events.unexpected > 0)) {
+    log(
+      `events: ${events.posted} posted, ${events.lost} lost, ${events.duplicated} duplicated, ` +
+        `${events.unexpected} unexpected${events.firstEnded ? `; ${events.firstEnded}` : ''}`,
+    );
+    return 4;
   }
   return 0;
 }
