@@ -1,8 +1,9 @@
 /**
  * The benchmark (bench/run.ts, `make bench`) in its smoke mode, so that it cannot rot: it builds and
- * starts the API, seeds, runs every scenario and baseline for about a second and prints its table.
- * Only that it ran and what the table is made of are checked, never a figure: CI machines are small
- * and shared. It needs real PostgreSQL and Redis (TEST_POSTGRES_URL, TEST_REDIS_URL), makes a
+ * starts the API, seeds, runs every scenario and baseline for about a second and prints its table,
+ * then holds a few dozen event streams on two API instances while 20 messages are posted.
+ * Only that it ran and what the tables are made of are checked, never a speed: CI machines are small
+ * and shared. Lost or repeated events are not speed but correctness, so those are checked. It needs real PostgreSQL and Redis (TEST_POSTGRES_URL, TEST_REDIS_URL), makes a
  * database of its own on that server and drops it.
  */
 import { spawn } from 'node:child_process';
@@ -11,9 +12,24 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import type { EventsResult } from '../../bench/report.ts';
 
 const SCENARIOS = ['send', 'history-cached', 'history-uncached', 'login'];
 const BASELINES = ['bare-koa', 'pg-insert'];
+const EVENT_FIGURES = [
+  'delivery p50 (201 → stream)',
+  'delivery p99',
+  'lost deliveries',
+  'duplicated deliveries',
+  'API RSS per idle stream',
+];
+
+/** What the test reads of the bench's JSON report (bench/report.ts). */
+interface Report {
+  rows: Array<{ name: string }>;
+  table: string;
+  events?: EventsResult;
+}
 
 const postgresUrl = process.env.TEST_POSTGRES_URL;
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -53,12 +69,13 @@ function tableRows(stdout: string): Map<string, string[]> {
 describe(`the benchmark, smoke mode${missing.length > 0 ? ` (skipped: set ${missing.join(' and ')})` : ''}`, function () {
   this.timeout(180_000);
   let resultsDir: string | undefined;
+  // One bench run (a minute or so) that both tests read.
+  let code: number | null = null;
+  let stdout = '';
+  let stderr = '';
+  let report: Report | undefined;
 
-  after(async () => {
-    if (resultsDir) await rm(resultsDir, { recursive: true, force: true });
-  });
-
-  it('runs every scenario and both baselines and prints one table with a ratio to its baseline', async function () {
+  before(async function () {
     if (!postgresUrl || !redisUrl) {
       if (process.env.REQUIRE_REAL_SERVICES === '1') {
         throw new Error(`REQUIRE_REAL_SERVICES=1 but ${missing.join(' and ')} not set`);
@@ -66,7 +83,7 @@ describe(`the benchmark, smoke mode${missing.length > 0 ? ` (skipped: set ${miss
       this.skip();
     }
     resultsDir = await mkdtemp(path.join(tmpdir(), 'messenger-bench-'));
-    const { code, stdout, stderr } = await run([
+    ({ code, stdout, stderr } = await run([
       '--smoke',
       '--postgres-url',
       postgresUrl,
@@ -77,7 +94,17 @@ describe(`the benchmark, smoke mode${missing.length > 0 ? ` (skipped: set ${miss
       `messenger_bench_smoke_${randomBytes(4).toString('hex')}`,
       '--results-dir',
       resultsDir,
-    ]);
+    ]));
+    const files = await readdir(resultsDir);
+    const json = files.find((f) => f.endsWith('.json'));
+    if (json) report = JSON.parse(await readFile(path.join(resultsDir, json), 'utf8')) as Report;
+  });
+
+  after(async () => {
+    if (resultsDir) await rm(resultsDir, { recursive: true, force: true });
+  });
+
+  it('runs every scenario and both baselines and prints one table with a ratio to its baseline', async function () {
     expect(code, `the bench exited ${code}:\n${stderr.slice(-4_000)}`).to.equal(0);
 
     const rows = tableRows(stdout);
@@ -97,13 +124,28 @@ describe(`the benchmark, smoke mode${missing.length > 0 ? ` (skipped: set ${miss
     expect(rows.get('send')?.[ratioColumn]).to.match(/× pg-insert$/);
     for (const name of BASELINES) expect(rows.has(`baseline: ${name}`), `a row for ${name}`).to.equal(true);
 
-    const files = await readdir(resultsDir);
+    const files = await readdir(resultsDir ?? '');
     expect(files.filter((f) => f.endsWith('.json'))).to.have.length(1);
-    const report = JSON.parse(await readFile(path.join(resultsDir, files[0] ?? ''), 'utf8')) as {
-      rows: Array<{ name: string }>;
-      table: string;
-    };
-    expect(report.rows.map((r) => r.name)).to.have.members([...SCENARIOS, ...BASELINES]);
-    expect(stdout).to.contain(report.table);
+    expect(report?.rows.map((r) => r.name)).to.have.members([...SCENARIOS, ...BASELINES]);
+    expect(stdout).to.contain(report?.table);
+  });
+
+  it('streams every posted message to each stream of each member of its chat, once, and prints the events table', function () {
+    expect(code, `the bench exited ${code}:\n${stderr.slice(-4_000)}`).to.equal(0);
+    const rows = tableRows(stdout);
+    expect(rows.get('events'), `an events table in:\n${stdout}`).to.deep.equal([
+      'events',
+      'measured',
+      'target',
+      'met',
+    ]);
+    for (const name of EVENT_FIGURES) expect(rows.has(name), `a row for ${name}`).to.equal(true);
+    const events = report?.events;
+    expect(events, 'the events figures in the JSON report').to.not.equal(undefined);
+    expect(events?.posted).to.equal(20);
+    expect(events?.expected).to.be.above(0);
+    expect(events?.delivered).to.equal(events?.expected);
+    expect(events).to.include({ lost: 0, duplicated: 0, unexpected: 0, streamsEnded: 0 });
+    expect(rows.get('lost deliveries')?.[1]).to.equal(`0 of ${events?.expected}`);
   });
 });
