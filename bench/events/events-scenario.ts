@@ -70,6 +70,7 @@ export async function runEvents(
 
   await sleep(1_000);
   const rssBefore = instances.map((s) => rssKb(s.pid));
+  const clientBefore = process.memoryUsage.rss();
 
   // What arrived: message id → stream → arrival time; and each stream's event ids, for duplicates.
   const arrivals = new Map<string, Map<number, number>>();
@@ -111,9 +112,10 @@ export async function runEvents(
   );
   await sleep(2_000);
   const rssIdle = instances.map((s) => rssKb(s.pid));
+  const clientKbPerStream = (process.memoryUsage.rss() - clientBefore) / 1024 / options.streams;
 
   // The poster: message i goes to chat i mod n, from its members in turn, through the instances in turn.
-  const posted = new Map<string, { at: number; chat: number }>();
+  const posted = new Map<string, { sent: number; at: number; chat: number }>();
   const postLatencies: number[] = [];
   let postErrors = 0;
   let firstPostError: string | undefined;
@@ -137,7 +139,7 @@ export async function runEvents(
         const at = performance.now();
         const text = await res.text();
         if (res.status !== 201) throw new Error(`answered ${res.status}: ${text.slice(0, 200)}`);
-        posted.set((JSON.parse(text) as { message_id: string }).message_id, { at, chat });
+        posted.set((JSON.parse(text) as { message_id: string }).message_id, { sent, at, chat });
         postLatencies.push(at - sent);
       } catch (err) {
         postErrors += 1;
@@ -164,6 +166,7 @@ export async function runEvents(
   for (const c of connections) c.close();
 
   const latencies: number[] = [];
+  const fromSent: number[] = [];
   let unexpected = 0;
   for (const [messageId, byStream] of arrivals) {
     const post = posted.get(messageId);
@@ -173,11 +176,16 @@ export async function runEvents(
     }
     const wanted = new Set(expectedStreams(post.chat));
     for (const [j, at] of byStream) {
-      if (wanted.has(j)) latencies.push(at - post.at);
-      else unexpected += 1;
+      if (!wanted.has(j)) {
+        unexpected += 1;
+        continue;
+      }
+      latencies.push(at - post.at);
+      fromSent.push(at - post.sent);
     }
   }
   latencies.sort((a, b) => a - b);
+  fromSent.sort((a, b) => a - b);
   postLatencies.sort((a, b) => a - b);
   const sum = (kbs: number[]): number => kbs.reduce((a, b) => a + b, 0);
   return {
@@ -202,10 +210,13 @@ export async function runEvents(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     maxMs: latencies.at(-1) ?? 0,
+    fromSentP50Ms: percentile(fromSent, 50),
+    fromSentP99Ms: percentile(fromSent, 99),
     streamsEnded: ended.length,
     ...(ended.length > 0 ? { firstEnded: ended[0] } : {}),
     rssBeforeMiB: sum(rssBefore) / 1024,
     rssIdleMiB: sum(rssIdle) / 1024,
     kbPerStream: (sum(rssIdle) - sum(rssBefore)) / options.streams,
+    clientKbPerStream,
   };
 }
