@@ -34,7 +34,7 @@ export interface BenchOptions {
   /** where `<timestamp>.json` is written */
   readonly resultsDir: string;
   readonly seed: SeedSize;
-  /** the scenarios to run (baselines run when a chosen scenario is measured against them) */
+  /** the scenarios to run; the baselines run with any of the HTTP ones (all but `events`) */
   readonly scenarios: readonly RunnableScenario[];
   readonly events: EventsOptions;
 }

@@ -1,7 +1,8 @@
 /**
  * `make bench` / `npm run bench`: load scenarios against the real API on real PostgreSQL and Redis,
- * with the baselines that say how close each one is to its ceiling, in one run. Prints one table
- * (stdout; progress goes to stderr) and writes it with every figure to bench/results/<timestamp>.json.
+ * with the baselines that say how close each one is to its ceiling, in one run, then the event
+ * streams (bench/events/). Prints one table, and the events' own (stdout; progress goes to stderr),
+ * and writes them with every figure to bench/results/<timestamp>.json.
  * `--smoke` is the same code in a tiny mode for CI. Options: bench/options.ts (`--help`).
  *
  * The run owns what it touches: a fresh database (dropped at the end, even on failure or Ctrl-C),
