@@ -16,6 +16,8 @@ export class MemoryStore implements Store {
   private readonly sweeper: NodeJS.Timeout;
   /** koa-ratelimit's counters (its memory driver); swept like the entries once their window is over. */
   private readonly limits = new Map<string, { reset: number }>();
+  /** Rosters: each member with the time it was added, and when the roster expires. */
+  private readonly rosters = new Map<string, { members: Map<string, number>; expiresAt: number }>();
 
   constructor(
     private readonly keyPrefix = '',
@@ -59,6 +61,22 @@ export class MemoryStore implements Store {
     return { driver: 'memory', db: this.limits };
   }
 
+  async addToRoster(key: string, member: string, keep: number, ttlSeconds: number): Promise<string[]> {
+    const roster = this.liveRoster(key) ?? { members: new Map<string, number>(), expiresAt: 0 };
+    roster.members.delete(member);
+    roster.members.set(member, Date.now());
+    roster.expiresAt = Date.now() + ttlSeconds * 1000;
+    this.rosters.set(this.keyPrefix + key, roster);
+    // A Map iterates in insertion order: the oldest first.
+    const dropped = [...roster.members.keys()].slice(0, Math.max(0, roster.members.size - keep));
+    for (const old of dropped) roster.members.delete(old);
+    return dropped;
+  }
+
+  async removeFromRoster(key: string, member: string): Promise<void> {
+    this.liveRoster(key)?.members.delete(member);
+  }
+
   async del(...keys: string[]): Promise<number> {
     let removed = 0;
     for (const key of keys) {
@@ -83,6 +101,16 @@ export class MemoryStore implements Store {
     clearInterval(this.sweeper);
     this.entries.clear();
     this.limits.clear();
+    this.rosters.clear();
+  }
+
+  private liveRoster(key: string) {
+    const roster = this.rosters.get(this.keyPrefix + key);
+    if (roster && roster.expiresAt <= Date.now()) {
+      this.rosters.delete(this.keyPrefix + key);
+      return undefined;
+    }
+    return roster;
   }
 
   private live(key: string): Entry | undefined {
@@ -97,6 +125,7 @@ export class MemoryStore implements Store {
   private sweep(): void {
     const now = Date.now();
     for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    for (const [key, roster] of this.rosters) if (roster.expiresAt <= now) this.rosters.delete(key);
     // koa-ratelimit's `reset` is in epoch seconds
     for (const [key, limit] of this.limits) if (limit.reset * 1000 <= now) this.limits.delete(key);
   }

@@ -87,6 +87,25 @@ export class RedisStore implements Store {
     return { driver: 'redis', db: this.client };
   }
 
+  async addToRoster(key: string, member: string, keep: number, ttlSeconds: number): Promise<string[]> {
+    const replies = await this.run(() =>
+      this.client
+        .multi()
+        .zadd(key, Date.now(), member)
+        .zrange(key, 0, -(keep + 1))
+        .zremrangebyrank(key, 0, -(keep + 1))
+        .expire(key, ttlSeconds)
+        .exec(),
+    );
+    const [err, dropped] = replies?.[1] ?? [new Error('the roster transaction was discarded'), []];
+    if (err) throw err;
+    return dropped as string[];
+  }
+
+  async removeFromRoster(key: string, member: string): Promise<void> {
+    await this.run(() => this.client.zrem(key, member));
+  }
+
   del(...keys: string[]): Promise<number> {
     return keys.length === 0 ? Promise.resolve(0) : this.run(() => this.client.del(...keys));
   }

@@ -26,6 +26,14 @@ export interface Store {
    * memory driver with a map. Passed through to koa-ratelimit untouched; nothing else reads it.
    */
   rateLimitDriver(): { driver: 'redis' | 'memory'; db: unknown };
+  /**
+   * Adds `member` as the newest of a roster kept in arrival order, and drops all but the newest
+   * `keep`, in one step; answers the members it dropped, oldest first. The roster disappears
+   * `ttlSeconds` after its last change. (A user's event streams across every API instance.)
+   */
+  addToRoster(key: string, member: string, keep: number, ttlSeconds: number): Promise<string[]>;
+  /** Removes `member` from a roster (nothing when it is not there). */
+  removeFromRoster(key: string, member: string): Promise<void>;
   /** Removes keys; answers how many existed. */
   del(...keys: string[]): Promise<number>;
   /** Seconds left to live: -1 for a key without expiry, -2 for a missing key (as Redis TTL). */
