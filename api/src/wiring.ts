@@ -86,6 +86,7 @@ export async function buildKoa(
   const hub = new EventHub(
     eventLog,
     bus,
+    store,
     {
       heartbeatMs: config.events.heartbeatSeconds * 1000,
       pollMs: config.events.pollMs,

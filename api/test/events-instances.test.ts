@@ -129,3 +129,37 @@ describe('the event stream when the API stops', function () {
     expect(Date.now() - started).to.be.below(5_000);
   });
 });
+
+describe('the per-user stream limit across two API instances', function () {
+  this.timeout(60_000);
+
+  it('closes the oldest of a user’s streams wherever it is, once they open one too many', async () => {
+    const env = { EVENTS_MAX_STREAMS_PER_USER: '2' };
+    const [a, b] = [await TestContext.start(env), await TestContext.start(env)];
+    const streams: EventClient[] = [];
+    try {
+      const [user] = await a.registerUsers('busy');
+      for (const on of [a, b, a]) {
+        const stream = await EventClient.open(on.baseUrl, { token: user.token });
+        await stream.until(() => stream.retry !== undefined, 'the stream to open');
+        streams.push(stream);
+      }
+      await Promise.race([
+        streams[0]!.done,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('the oldest stayed open')), 3000)),
+      ]);
+      // No instance ever holds more than two of them: only the roster they share can close any.
+      const fourth = await EventClient.open(b.baseUrl, { token: user.token });
+      streams.push(fourth);
+      await Promise.race([
+        streams[1]!.done,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('the stream on b stayed open')), 3000)),
+      ]);
+      expect(streams.map((s) => s.isEnded)).to.deep.equal([true, true, false, false]);
+    } finally {
+      await Promise.all(streams.map((s) => s.close()));
+      await a.stop();
+      await b.stop();
+    }
+  });
+});

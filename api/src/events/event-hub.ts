@@ -1,6 +1,7 @@
-import type { Bus, Logger } from '@messenger/shared';
+import type { Bus, Logger, Store } from '@messenger/shared';
 import { MEMBERSHIP_EVENTS, type EventLog, type LoggedEvent } from './event-log.ts';
 import { EventStream, type StreamOwner } from './event-stream.ts';
+import { CLOSE_STREAMS_CHANNEL, jsonArray, StreamRoster } from './stream-roster.ts';
 
 /** Bus channels between API instances. */
 export const CHANNELS = {
@@ -10,6 +11,7 @@ export const CHANNELS = {
   sessionsEnded: 'events:sessions-ended',
   /** Someone is typing (JSON TypingEvent): relay it, never log it. */
   typing: 'events:typing',
+  closeStreams: CLOSE_STREAMS_CHANNEL,
 } as const;
 
 export interface HubSettings {
@@ -48,15 +50,21 @@ export class EventHub {
   private timers: NodeJS.Timeout[] = [];
   private unsubscribers: Array<() => Promise<void> | void> = [];
   private stopped = false;
+  /** The per-user limit across every instance. */
+  private readonly roster: StreamRoster;
 
   constructor(
     private readonly log: EventLog,
     private readonly bus: Bus,
+    /** Where each user's streams on every instance are listed, oldest first (the per-user limit). */
+    store: Store,
     private readonly settings: HubSettings,
     private readonly logger: Logger,
     /** Milliseconds the session has left (undefined when it has ended): streams end with it. */
     private readonly sessionLeftMs: (tokenHash: string) => Promise<number | undefined>,
-  ) {}
+  ) {
+    this.roster = new StreamRoster(store, bus, logger, settings.maxStreamsPerUser, () => this.streams);
+  }
 
   /** Subscribes to the bus; the log is read once the database answers (the API starts without it). */
   async start(): Promise<void> {
@@ -64,6 +72,7 @@ export class EventHub {
       await this.bus.subscribe(CHANNELS.appended, () => this.readNew()),
       await this.bus.subscribe(CHANNELS.sessionsEnded, (m) => this.endSessions(m)),
       await this.bus.subscribe(CHANNELS.typing, (m) => this.relayTyping(m)),
+      await this.bus.subscribe(CHANNELS.closeStreams, (m) => this.roster.closeListed(m)),
       this.bus.onResubscribed(() => this.readNew()),
     );
     this.timers.push(
@@ -114,9 +123,11 @@ export class EventHub {
     const own = this.byUser.get(owner.userId) ?? [];
     own.push(stream);
     this.byUser.set(owner.userId, own);
-    // The oldest of a user's streams goes when they open one too many (end() forgets it).
+    // The oldest of a user's streams goes when they open one too many (end() forgets it): here at
+    // once, and on every instance through the roster in the store.
     for (const oldest of own.slice(0, Math.max(0, own.length - this.settings.maxStreamsPerUser)))
       oldest.end();
+    void this.roster.add(stream);
     try {
       await this.replay(stream, cursor);
     } catch (err) {
@@ -267,6 +278,7 @@ export class EventHub {
   }
 
   private forget(stream: EventStream): void {
+    this.roster.remove(stream);
     this.streams.delete(stream);
     this.catchingUp.delete(stream);
     for (const chatId of stream.chats) this.unindex(stream, chatId);
@@ -279,14 +291,7 @@ export class EventHub {
   }
 
   private endSessions(message: string): void {
-    let hashes: unknown;
-    try {
-      hashes = JSON.parse(message);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(hashes)) return;
-    const ended = new Set(hashes);
+    const ended = new Set(jsonArray(message));
     for (const stream of [...this.streams]) {
       if (stream.owner.session && ended.has(stream.owner.session.tokenHash)) stream.end();
     }

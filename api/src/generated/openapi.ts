@@ -700,7 +700,7 @@ export interface paths {
          *       change, expiry), on every instance.
          *     - **Keeping it open**: a comment line every `EVENTS_HEARTBEAT_SECONDS` (15) so proxies keep the
          *       connection, and `retry:` advice for reconnecting. A user has at most `EVENTS_MAX_STREAMS_PER_USER`
-         *       (5) streams on one API instance: opening another closes the oldest. A reader that falls
+         *       (5) streams across every API instance: opening another closes the oldest. A reader that falls
          *       `EVENTS_MAX_BUFFER_BYTES` behind gets a final `resync` event and is disconnected, so it
          *       never slows anyone else down.
          *     - `typing` events are ephemeral: they carry no `id:` and are never replayed.

@@ -140,7 +140,7 @@ export interface Config {
   readonly events: {
     /** EVENTS_HEARTBEAT_SECONDS: a comment line this often keeps proxies from closing an idle stream (default 15). */
     readonly heartbeatSeconds: number;
-    /** EVENTS_MAX_STREAMS_PER_USER: streams one user may hold on one API instance; another closes the oldest (default 5). */
+    /** EVENTS_MAX_STREAMS_PER_USER: streams one user may hold across every API instance; another closes the oldest (default 5). */
     readonly maxStreamsPerUser: number;
     /** EVENTS_MAX_BUFFER_BYTES: a reader this far behind gets a last `resync` and is disconnected (default 1 MiB). */
     readonly maxBufferBytes: number;
