@@ -61,6 +61,9 @@ describe('the event stream (GET /v1/events)', function () {
       user_name: alice.userName,
     });
     expect(created.id).to.match(/^\d+$/);
+    // The very Message the history shows (the event's data is built by the database).
+    const history = await t.history(bob, chatId);
+    expect(created.data.message).to.deep.equal(history.data!.messages.at(-1));
 
     await alice.api.PATCH('/v1/chats/{chat_id}/messages/{message_id}', {
       params: { path: { chat_id: chatId, message_id: messageId } },

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB } from '@messenger/shared';
 
 /** The types of the stream's logged events (openapi.yaml, GET /v1/events, `x-events`). */
@@ -41,6 +41,10 @@ export interface LoggedEvent {
   originSession: string | null;
 }
 
+/** A timestamptz as JavaScript's toISOString() writes it (milliseconds, UTC, `Z`); null stays null. */
+const isoTime = (column: RawBuilder<unknown>) =>
+  sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /** Where a subscriber starts: the newest event id, the oldest kept, and its chats as of the newest. */
 export interface LogSnapshot {
   head: bigint;
@@ -77,6 +81,35 @@ export class EventLog {
         })),
       )
       .execute();
+  }
+
+  /**
+   * Appends the `message.created` events of messages this transaction stored, in seq order, built
+   * by the database from the rows themselves: the post path's one statement, with no round trip of
+   * the messages (the data is the Message of openapi.yaml, as the history shows it).
+   */
+  async appendCreated(trx: Transaction<DB>, messageIds: string[]): Promise<void> {
+    if (messageIds.length === 0) return;
+    // The writers' lock, taken in the same statement (the rows come only once it is held).
+    await sql`
+      with writers as (select pg_advisory_xact_lock(${WRITERS_LOCK}))
+      insert into events (chat_id, type, data)
+      select m.chat_id, 'message.created', jsonb_build_object(
+        'chat_id', m.chat_id,
+        'message', jsonb_build_object(
+          'message_id', m.id,
+          'chat_id', m.chat_id,
+          'user_id', m.user_id,
+          'user_name', u.user_name,
+          'text', m.text,
+          'created_at', ${isoTime(sql`m.created_at`)},
+          'edited_at', ${isoTime(sql`m.edited_at`)},
+          'attachments', m.attachments
+        )
+      )
+      from writers, messages m join users u on u.id = m.user_id
+      where m.id = any(${messageIds}::uuid[])
+      order by m.seq`.execute(trx);
   }
 
   /** Up to `limit` events after `afterId`, oldest first (the hub's live read). */

@@ -16,6 +16,11 @@ export class EventPublisher {
     return this.log.append(trx, events);
   }
 
+  /** The `message.created` events of messages this transaction stored. */
+  appendCreated(trx: Transaction<DB>, messageIds: string[]): Promise<void> {
+    return this.log.appendCreated(trx, messageIds);
+  }
+
   /** Call after the transaction that appended events has committed. */
   committed(): void {
     this.announce();

@@ -81,6 +81,15 @@ export class MessagesRepository {
       if (!chat) return undefined;
       const first = Number(chat.last_message_seq) - messages.length + 1;
       const rows = await trx
+        // In the same statement, one round trip less while the chat row is locked: the others have
+        // that many more unread (the author's own messages never count).
+        .with('unread', (db) =>
+          db
+            .updateTable('chat_members')
+            .set((eb) => ({ unread_count: eb('unread_count', '+', messages.length) }))
+            .where('chat_id', '=', chatId)
+            .where('user_id', '<>', userId),
+        )
         .insertInto('messages')
         .values(
           messages.map((m, i) => ({
@@ -95,13 +104,6 @@ export class MessagesRepository {
         .execute();
       // RETURNING follows the VALUES list in practice, but nothing promises it: order by seq.
       const stored = rows.map((r) => ({ id: r.id, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
-      // The others have that many more unread; the author's own messages never count.
-      await trx
-        .updateTable('chat_members')
-        .set((eb) => ({ unread_count: eb('unread_count', '+', messages.length) }))
-        .where('chat_id', '=', chatId)
-        .where('user_id', '<>', userId)
-        .execute();
       await beforeCommit?.(
         trx,
         stored.map((m) => m.id),

@@ -71,16 +71,9 @@ export class MessagesService {
   ): Promise<string[]> {
     const author = await this.access.requireActingMember(actor, chatId);
     const stored = await this.messages.appendMany(chatId, author, contents, async (trx, ids) => {
-      const rows = await this.messages.views(trx, ids);
-      await this.events.append(
-        trx,
-        rows.map((row) => ({
-          type: 'message.created',
-          chatId,
-          data: { chat_id: chatId, message: toMessage(row) },
-        })),
-      );
       await beforeCommit?.(trx, ids);
+      // Last: the event log's lock is then held for the shortest time before the commit.
+      await this.events.appendCreated(trx, ids);
     });
     // The chat was there a moment ago: it was deleted in between.
     if (!stored) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
