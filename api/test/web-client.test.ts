@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { projectRoot } from '@messenger/shared';
 import { chromiumAvailability, describeBrowser, launchChromium } from '../../test/support/browser.ts';
+import { SwitchableProxy } from './support/switchable-proxy.ts';
 import { TestContext, uniqueName } from './support/test-context.ts';
 
 /** Screenshots of the client's screens, kept by CI as artifacts. */
@@ -39,11 +40,14 @@ describeBrowser('The web client in a browser (Chromium)', chromium, () => {
   });
 
   /** A person in a browser context of their own, registered through the client's form. */
-  async function person(name: string): Promise<Page> {
-    const context = await browser!.newContext({ viewport: { width: 1000, height: 700 } });
+  async function person(
+    name: string,
+    { origin = t!.baseUrl, viewport = { width: 1000, height: 700 } } = {},
+  ): Promise<Page> {
+    const context = await browser!.newContext({ viewport });
     contexts.push(context);
     const page = await context.newPage();
-    const response = await page.goto(t!.baseUrl + '/');
+    const response = await page.goto(origin + '/');
     expect(response?.status(), 'GET /').to.equal(200);
     await page.getByTestId('auth-user-name').fill(name);
     await page.getByTestId('auth-password').fill(`pw-${randomUUID()}`);
@@ -109,6 +113,50 @@ describeBrowser('The web client in a browser (Chromium)', chromium, () => {
     await bob.getByTestId('chat-item').filter({ hasText: chatName }).waitFor();
     await bob.getByTestId('logout').click();
     await bob.getByTestId('auth-login').waitFor();
+  });
+
+  it('shows a banner while the API is unreachable, then a message sent meanwhile exactly once (phone-sized)', async function () {
+    this.timeout(60_000);
+    const proxy = await SwitchableProxy.start(t!.baseUrl);
+    try {
+      const alice = await t!.registerUser('alice');
+      const bobName = uniqueName('bob');
+      // A phone-sized screen, reaching the API through a proxy the test can take down.
+      const bob = await person(bobName, { origin: proxy.origin, viewport: { width: 390, height: 844 } });
+      const chatName = uniqueName('outage-chat');
+      const created = await alice.api.POST('/v1/chats', { body: { chat_name: chatName } });
+      const chatId = created.data!.chat_id;
+      await alice.api.POST('/v1/chats/{chat_id}/users', {
+        params: { path: { chat_id: chatId } },
+        body: { user_name: bobName },
+      });
+      const post = (message: string) =>
+        alice.api.POST('/v1/chats/{chat_id}/messages', {
+          params: { path: { chat_id: chatId } },
+          body: { message },
+        });
+
+      await bob.getByTestId('chat-item').filter({ hasText: chatName }).click();
+      await post('before the outage');
+      await bob.getByTestId('message-item').filter({ hasText: 'before the outage' }).waitFor();
+      const banner = bob.getByTestId('connection-banner');
+      expect(await banner.count()).to.equal(0);
+
+      proxy.down();
+      await banner.waitFor();
+      expect((await post('while Bob was away')).response.status).to.equal(201);
+      proxy.up();
+
+      await banner.waitFor({ state: 'detached' });
+      await bob.getByTestId('message-item').filter({ hasText: 'while Bob was away' }).waitFor();
+      await post('after the outage');
+      await bob.getByTestId('message-item').filter({ hasText: 'after the outage' }).waitFor();
+      const texts = await bob.getByTestId('message-item').locator('.text').allTextContents();
+      expect(texts).to.deep.equal(['before the outage', 'while Bob was away', 'after the outage']);
+      await bob.screenshot({ path: path.join(SCREENSHOTS, 'web-client-phone.png') });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('shows the API’s detail when a login fails', async () => {

@@ -25,6 +25,8 @@ export function App() {
   const refreshChats = useCallback(async () => {
     try {
       setChats(data(await api.GET('/v1/chats', { params: { query: { limit: 100 } } })).chats);
+      // The list is current again: an earlier failure (the API unreachable) no longer applies.
+      setError('');
     } catch (err) {
       setError(problem(err));
     }
@@ -66,7 +68,11 @@ export function App() {
   useEffect(() => {
     if (!loggedIn) return;
     void refreshChats();
-    const stream = new EventStream(onEvent, setReconnecting);
+    const stream = new EventStream(onEvent, (down) => {
+      setReconnecting(down);
+      // Back after an outage: what failed meanwhile (the list, its error) is fetched again.
+      if (!down) void refreshChats();
+    });
     stream.start();
     return () => stream.close();
   }, [loggedIn, onEvent, refreshChats]);

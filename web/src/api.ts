@@ -46,6 +46,8 @@ export function problem(error: unknown): string {
   if (error && typeof error === 'object' && 'detail' in error && typeof error.detail === 'string') {
     return error.detail;
   }
+  // fetch rejects with a TypeError when no answer arrives at all (offline, the API restarting).
+  if (error instanceof TypeError) return 'The service cannot be reached.';
   if (error instanceof Error) return error.message;
   return 'The request failed';
 }
