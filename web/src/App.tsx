@@ -35,10 +35,16 @@ export function App() {
   /** Marks the chat read up to its newest message, so its unread count drops to zero. */
   const markRead = useCallback(
     async (chatId: string, messageId: string) => {
-      await api.POST('/v1/chats/{chat_id}/read', {
-        params: { path: { chat_id: chatId } },
-        body: { message_id: messageId },
-      });
+      try {
+        data(
+          await api.POST('/v1/chats/{chat_id}/read', {
+            params: { path: { chat_id: chatId } },
+            body: { message_id: messageId },
+          }),
+        );
+      } catch (err) {
+        setError(problem(err));
+      }
       await refreshChats();
     },
     [refreshChats],
@@ -98,9 +104,14 @@ export function App() {
   }, [openChatId, markRead]);
 
   async function logout() {
-    await api.POST('/v1/auth/logout');
-    session.clear();
-    setLoggedIn(false);
+    try {
+      await api.POST('/v1/auth/logout');
+    } catch {
+      // Unreachable: the session is forgotten here all the same, and expires on the server.
+    } finally {
+      session.clear();
+      setLoggedIn(false);
+    }
   }
 
   if (!loggedIn) {
@@ -144,7 +155,8 @@ export function App() {
             void refreshChats();
           }}
         />
-        {openChat && <ChatView chat={openChat} messages={messages} />}
+        {/* Keyed by chat, so a draft and its Idempotency-Key never carry over to another chat. */}
+        {openChat && <ChatView key={openChat.chat_id} chat={openChat} messages={messages} />}
       </main>
     </div>
   );
