@@ -101,7 +101,8 @@ export interface paths {
          * The web chat client
          * @description The single-page chat client built from `web/` (`npm run build -w web`), served by the API
          *     itself so it calls the API on its own origin (no CORS, no CDN). Revalidated on every load
-         *     (`no-cache` with an `ETag`), so a new build shows at once.
+         *     (`no-cache` with an `ETag`), so a browser never keeps an old build: it loads the one this API
+         *     process serves, read from `web/dist` on its first request (a rebuild shows after a restart).
          */
         get: operations["getWebClient"];
         put?: never;

@@ -7,7 +7,7 @@ import { type Asset, encodings } from './docs-assets.ts';
 /** Where `npm run build -w web` writes the client (web/vite.config.ts). */
 export const WEB_DIST = path.join(projectRoot(), 'web', 'dist');
 
-/** The page is revalidated on every load, so a new build shows at once; its ETag makes that cheap. */
+/** The page is revalidated on every load, so a browser never keeps an old build; its ETag makes that cheap. */
 export const WEB_PAGE_CACHE_CONTROL = 'no-cache';
 /** Vite puts a hash of the content in every asset's name: a new build means new names. */
 export const WEB_ASSET_CACHE_CONTROL = 'public, max-age=31536000, immutable';
