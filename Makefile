@@ -27,6 +27,7 @@ ENV_FILE_FLAG := $(if $(wildcard .env),--env-file=.env)
 
 run-dev: install ## Run the API with reload on change (embedded default unless *_URL are set; reads .env)
 	npx tsx $(ENV_FILE_FLAG) shared/src/check-config.ts
+	@node scripts/build-web.mjs --if-stale
 	npx tsx watch $(ENV_FILE_FLAG) --clear-screen=false api/src/main.ts
 
 start: install ## Run the API (and a consumer with an amqp:// AMQP_URL) in the foreground, supervised; reads .env

@@ -6,6 +6,7 @@
 // pay for a build it does not need.
 import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { buildWeb } from './build-web.mjs';
 
 const OUTPUTS = ['api/dist/main.js', 'consumer/dist/main.js', 'api/dist/openapi.json'];
 /** The files the last bundle was built from (esbuild's metafile inputs), with the build script itself. */
@@ -28,6 +29,9 @@ async function isStale() {
   const times = await Promise.all(inputs.map(mtime));
   return times.some((t) => t === undefined || t > oldest);
 }
+
+// The web client the API serves at / (its own staleness check: its sources are not in the bundle).
+await buildWeb({ ifStale: process.argv.includes('--if-stale') });
 
 if (process.argv.includes('--if-stale') && !(await isStale())) process.exit(0);
 

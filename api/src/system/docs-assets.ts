@@ -21,10 +21,10 @@ const swaggerUiVersion = (require('swagger-ui-dist/package.json') as { version: 
 /** A day: the files change only with a new swagger-ui-dist, and the ETag names that release. */
 export const DOCS_CACHE_CONTROL = 'public, max-age=86400';
 
-type Encoding = 'br' | 'gzip' | 'identity';
+export type Encoding = 'br' | 'gzip' | 'identity';
 
 /** One asset, ready to send in each encoding (compressed once, on first request). */
-interface Asset {
+export interface Asset {
   type: string;
   etag: string;
   bodies: Record<Encoding, Buffer>;
@@ -58,11 +58,16 @@ async function load(name: string, type: string): Promise<Asset> {
   const identity = await readFile(path.join(swaggerUiDir, name));
   const etag = `"swagger-ui-${swaggerUiVersion}-${name}"`;
   if (type === 'image/png') return { type, etag, bodies: { br: identity, gzip: identity, identity } };
+  return { type, etag, bodies: await encodings(identity) };
+}
+
+/** The file as it is and compressed with brotli and gzip, each once (the web client's assets too). */
+export async function encodings(identity: Buffer): Promise<Record<Encoding, Buffer>> {
   const [br, gz] = await Promise.all([
     compress.br(identity, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9 } }),
     compress.gzip(identity, { level: 9 }),
   ]);
-  return { type, etag, bodies: { br, gzip: gz, identity } };
+  return { br, gzip: gz, identity };
 }
 
 /** The best encoding `Accept-Encoding` allows (brotli, then gzip); `identity` for a PNG or none. */

@@ -1,7 +1,8 @@
 import { AppError, type Database, type Queue, type Store } from '@messenger/shared';
 import type { Handler } from '../http/handler-types.ts';
 import type { HealthCheck } from '../schemas.ts';
-import { chooseEncoding, DOCS_CACHE_CONTROL, DocsAssets } from './docs-assets.ts';
+import { type Asset, chooseEncoding, DOCS_CACHE_CONTROL, DocsAssets } from './docs-assets.ts';
+import { NOT_BUILT_PAGE, WEB_ASSET_CACHE_CONTROL, WEB_PAGE_CACHE_CONTROL, WebClient } from './web-client.ts';
 
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">
@@ -34,7 +35,26 @@ async function timed(backend: string, check: () => Promise<boolean>): Promise<He
   return { backend, ok, ms, ...(error ? { error } : {}) };
 }
 
-/** Liveness, readiness and the API's own documentation. */
+/**
+ * An asset in the best encoding the client accepts, or 304 when its `If-None-Match` names the
+ * current version: how the docs' assets and the web client's files are sent.
+ */
+function sendAsset(asset: Asset, cacheControl: string, koa: { get(field: string): string }) {
+  const cacheHeaders = { ETag: asset.etag, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' };
+  const known = koa.get('if-none-match');
+  if (known.split(',').some((tag) => tag.trim().replace(/^W\//, '') === asset.etag)) {
+    return { status: 304 as const, body: undefined, headers: cacheHeaders };
+  }
+  const encoding = chooseEncoding(koa.get('accept-encoding'), asset.type);
+  return {
+    status: 200 as const,
+    body: asset.bodies[encoding] as unknown as string,
+    type: asset.type,
+    headers: { ...cacheHeaders, ...(encoding !== 'identity' && { 'Content-Encoding': encoding }) },
+  };
+}
+
+/** Liveness, readiness, the API's own documentation and the web client. */
 export function systemHandlers(
   database: Database,
   store: Store,
@@ -51,8 +71,11 @@ export function systemHandlers(
   getOpenApiSpec: Handler<'getOpenApiSpec'>;
   getDocs: Handler<'getDocs'>;
   getDocsAsset: Handler<'getDocsAsset'>;
+  getWebClient: Handler<'getWebClient'>;
+  getWebClientAsset: Handler<'getWebClientAsset'>;
 } {
   const assets = new DocsAssets();
+  const web = new WebClient();
   const checkHealth = async () => {
     const [db, st, q] = await Promise.all([
       timed(database.backend, () => database.ping()),
@@ -88,18 +111,17 @@ export function systemHandlers(
       }
       const asset = await assets.get(name);
       if (!asset) throw new AppError('not-found', `no docs asset "${name}"`);
-      const cacheHeaders = { ETag: asset.etag, 'Cache-Control': DOCS_CACHE_CONTROL, Vary: 'Accept-Encoding' };
-      const known = koa.get('if-none-match');
-      if (known.split(',').some((tag) => tag.trim().replace(/^W\//, '') === asset.etag)) {
-        return { status: 304, body: undefined, headers: cacheHeaders };
-      }
-      const encoding = chooseEncoding(koa.get('accept-encoding'), asset.type);
-      return {
-        status: 200,
-        body: asset.bodies[encoding] as unknown as string,
-        type: asset.type,
-        headers: { ...cacheHeaders, ...(encoding !== 'identity' && { 'Content-Encoding': encoding }) },
-      };
+      return sendAsset(asset, DOCS_CACHE_CONTROL, koa);
+    },
+    getWebClient: async ({ koa }) => {
+      const page = await web.page();
+      if (!page) return { status: 503, body: NOT_BUILT_PAGE, type: 'text/html' };
+      return sendAsset(page, WEB_PAGE_CACHE_CONTROL, koa);
+    },
+    getWebClientAsset: async ({ params, koa }) => {
+      const asset = await web.asset(params.asset);
+      if (!asset) throw new AppError('not-found', `no web client asset "${params.asset}"`);
+      return sendAsset(asset, WEB_ASSET_CACHE_CONTROL, koa);
     },
   };
 }

@@ -1,0 +1,86 @@
+import { useState } from 'preact/hooks';
+import { api, type Chat, data, problem } from './api.ts';
+
+interface Props {
+  chats: Chat[];
+  openChatId: string | undefined;
+  onOpen: (chatId: string) => void;
+  onCreated: (chatId: string) => void;
+}
+
+/** The person's chats, most recently active first (as the API lists them), and a new-chat form. */
+export function ChatList({ chats, openChatId, onOpen, onCreated }: Props) {
+  const [creating, setCreating] = useState(false);
+  const [name, setName] = useState('');
+  const [error, setError] = useState('');
+
+  async function create() {
+    setError('');
+    try {
+      const { chat_id } = data(await api.POST('/v1/chats', { body: { chat_name: name } }));
+      setName('');
+      setCreating(false);
+      onCreated(chat_id);
+    } catch (err) {
+      setError(problem(err));
+    }
+  }
+
+  return (
+    <nav class="chats">
+      <button data-testid="new-chat" type="button" onClick={() => setCreating(!creating)}>
+        New chat
+      </button>
+      {creating && (
+        <form
+          class="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void create();
+          }}
+        >
+          <input
+            data-testid="new-chat-name"
+            aria-label="Chat name"
+            placeholder="Chat name"
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
+          <button data-testid="new-chat-create" type="submit">
+            Create
+          </button>
+        </form>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <ul data-testid="chat-list">
+        {chats.map((chat) => (
+          <li key={chat.chat_id}>
+            <button
+              type="button"
+              data-testid="chat-item"
+              data-chat-id={chat.chat_id}
+              class={chat.chat_id === openChatId ? 'chat open' : 'chat'}
+              onClick={() => onOpen(chat.chat_id)}
+            >
+              <span class="chat-name">{chat.chat_name}</span>
+              {chat.unread_count > 0 && (
+                <span class="unread" data-testid="unread-count" aria-label="unread messages">
+                  {chat.unread_count}
+                </span>
+              )}
+              {chat.last_message && (
+                <span class="last">
+                  {chat.last_message.user_name}: {chat.last_message.text}
+                </span>
+              )}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}

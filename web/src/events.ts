@@ -1,0 +1,83 @@
+import { api, API_URL, data } from './api.ts';
+
+/** The event types the client follows (openapi.yaml, `x-events` of GET /v1/events). */
+const TYPES = [
+  'message.created',
+  'message.edited',
+  'message.deleted',
+  'chat.created',
+  'chat.member_added',
+  'chat.member_removed',
+  'chat.deleted',
+  'chat.read',
+  'resync',
+] as const;
+export type EventType = (typeof TYPES)[number];
+
+/** How long to wait before reconnecting, so a restarting API is not hammered. */
+const RETRY_MS = 1000;
+
+/**
+ * The caller's event stream. An EventSource cannot send the session header, so every connection
+ * takes a fresh single-use ticket; on an error it reconnects with a new ticket and the id of the last
+ * event seen, so the stream resumes after it and nothing is missed or repeated.
+ */
+export class EventStream {
+  private source: EventSource | undefined;
+  private lastEventId = '';
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly onEvent: (type: EventType, payload: Record<string, unknown>) => void,
+    /** `true` while the stream is down and being reopened. */
+    private readonly onReconnecting: (reconnecting: boolean) => void,
+  ) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.source?.close();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    let ticket: string;
+    try {
+      ticket = data(await api.POST('/v1/events/tickets')).ticket;
+    } catch {
+      // A 401 ends the session (api.ts); anything else (the API restarting) is retried.
+      this.retry();
+      return;
+    }
+    if (this.closed) return;
+    const url = new URL('/v1/events', API_URL);
+    url.searchParams.set('ticket', ticket);
+    if (this.lastEventId) url.searchParams.set('last_event_id', this.lastEventId);
+    const source = new EventSource(url);
+    this.source = source;
+    source.onopen = () => this.onReconnecting(false);
+    source.onerror = () => {
+      // The ticket works once, so EventSource's own reconnect would fail: reopen with a new one.
+      source.close();
+      this.retry();
+    };
+    for (const type of TYPES) {
+      source.addEventListener(type, (event) => {
+        if (event.lastEventId) this.lastEventId = event.lastEventId;
+        this.onEvent(type, JSON.parse(event.data) as Record<string, unknown>);
+      });
+    }
+  }
+
+  private retry(): void {
+    if (this.closed) return;
+    this.onReconnecting(true);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.connect(), RETRY_MS);
+  }
+}
