@@ -2,12 +2,13 @@
  * CORS and Swagger UI in a real browser (headless Chromium): what a fetch with an Origin header
  * cannot show, the browser's own preflights and its refusal of an origin that is not allowed.
  */
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromiumAvailability, describeBrowser, launchChromium } from '../../test/support/browser.ts';
+import { SwitchableProxy } from './support/switchable-proxy.ts';
 import { TestContext, uniqueName } from './support/test-context.ts';
 
 /** A page of a browser app served from an origin of its own: it only has to be there. */
@@ -33,24 +34,6 @@ function startAppOrigin(): Promise<Listening> {
   return listen(
     createServer((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(APP_PAGE);
-    }),
-  );
-}
-
-/** A reverse proxy passing every path and header to `target`, as deploy/nginx.conf does. */
-function startProxy(target: string): Promise<Listening> {
-  return listen(
-    createServer((req, res) => {
-      const upstream = request(
-        new URL(req.url ?? '/', target),
-        { method: req.method, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      upstream.on('error', () => res.writeHead(502).end());
-      req.pipe(upstream);
     }),
   );
 }
@@ -253,7 +236,8 @@ describeBrowser('In a browser (Chromium)', chromium, () => {
     let proxy: Listening | undefined;
     before(async () => {
       t = await TestContext.start();
-      proxy = await startProxy(t.baseUrl);
+      // A reverse proxy passing every path and header through, as deploy/nginx.conf does.
+      proxy = await SwitchableProxy.start(t.baseUrl);
     });
     after(async () => {
       await proxy?.close();
