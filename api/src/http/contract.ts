@@ -2,13 +2,19 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Context as KoaContext, Middleware } from 'koa';
-import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
+import {
+  OpenAPIBackend,
+  type Context as OpenApiContext,
+  type Document,
+  type Operation,
+} from 'openapi-backend';
 import addFormats from 'ajv-formats';
 import { AppError, projectRoot } from '@messenger/shared';
 import type { Actor } from '../auth/actor.ts';
 import type { Caller } from '../auth/caller.ts';
 import type { HandlerInput, HandlerMap, OperationId, Reply } from './handler-types.ts';
 import { decodablePath } from './request-path.ts';
+import { RouteTable } from './route-table.ts';
 import type { RateLimitClass } from './throttle.ts';
 
 /** The contract, at the root of the repository. */
@@ -279,6 +285,29 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
   // routing); the document never changes after start-up, so build it once.
   const operations = api.router.getOperations();
   api.router.getOperations = () => operations;
+  // Routing with patterns compiled once (route-table.ts) in place of openapi-backend's, which builds
+  // a RegExp per operation per match; the router and its validator both call these two.
+  const routes = new RouteTable(operations);
+  const router = api.router;
+  router.matchOperation = ((req: { method: string; path: string }, strict?: boolean) => {
+    const found = routes.match(req.method.trim().toLowerCase(), req.path);
+    if (found.kind === 'found') return found.operation;
+    if (!strict) return undefined;
+    throw new Error(
+      found.kind === 'not-found'
+        ? '404-notFound: no route matches request'
+        : '405-methodNotAllowed: this method is not registered for the route',
+    );
+  }) as typeof router.matchOperation;
+  const parseRequest = router.parseRequest.bind(router);
+  router.parseRequest = ((req: Parameters<typeof parseRequest>[0], operation?: Operation) => {
+    // Without an operation openapi-backend parses all but the path parameters, which it would get
+    // from a pattern compiled anew: they come from the route table instead. (No query parameter of
+    // the contract has a style or content that needs the operation to parse it.)
+    const parsed = parseRequest(req);
+    if (!operation) return parsed;
+    return { ...parsed, params: routes.paramsOf(operation.path, parsed.path) };
+  }) as typeof router.parseRequest;
 
   const missing = api
     .getOperations()
