@@ -301,12 +301,37 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
   }) as typeof router.matchOperation;
   const parseRequest = router.parseRequest.bind(router);
   router.parseRequest = ((req: Parameters<typeof parseRequest>[0], operation?: Operation) => {
-    // Without an operation openapi-backend parses all but the path parameters, which it would get
-    // from a pattern compiled anew: they come from the route table instead. (No query parameter of
-    // the contract has a style or content that needs the operation to parse it.)
-    const parsed = parseRequest(req);
-    if (!operation) return parsed;
-    return { ...parsed, params: routes.paramsOf(operation.path, parsed.path) };
+    // A request with cookies (none of the contract's parameters is one) goes the library's way.
+    if (req.headers.cookie !== undefined || typeof req.query !== 'object') {
+      const parsed = parseRequest(req);
+      return operation ? { ...parsed, params: routes.paramsOf(operation.path, parsed.path) } : parsed;
+    }
+    // What openapi-backend's parseRequest answers, without its per-call costs (lodash deep copies
+    // and key mapping of headers Node has already lower-cased, a cookie parse, and path parameters
+    // from a pattern compiled anew): it ran three times a request, 11% of /ping's CPU.
+    let requestBody: unknown = req.body;
+    if (typeof requestBody === 'string' || Buffer.isBuffer(requestBody)) {
+      try {
+        requestBody = JSON.parse(requestBody.toString());
+      } catch {
+        // left as it is: validation reports it
+      }
+    }
+    const query: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(req.query))
+      query[name] = Array.isArray(value) ? [...value] : value;
+    const path = pathOnly(req.path);
+    return {
+      ...req,
+      method: req.method.trim().toLowerCase(),
+      path,
+      params: operation ? routes.paramsOf(operation.path, path) : {},
+      // A copy: ajv's type coercion writes into what it validates.
+      headers: { ...req.headers },
+      query,
+      cookies: {},
+      requestBody,
+    };
   }) as typeof router.parseRequest;
 
   const missing = api
@@ -346,6 +371,14 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
     }
     await api.handleRequest({ ...request, body: (koa.request as { body?: unknown }).body }, koa);
   };
+}
+
+/** A request path as openapi-backend normalises it: a leading slash, no query string. */
+function pathOnly(raw: string): string {
+  const path = raw.trim();
+  const q = path.indexOf('?');
+  const bare = q >= 0 ? path.slice(0, q) : path;
+  return bare.startsWith('/') ? bare : `/${bare}`;
 }
 
 type SecurityResult = (Caller & { error?: undefined }) | { error: unknown } | undefined;
