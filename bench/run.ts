@@ -158,7 +158,8 @@ async function bench(options: BenchOptions): Promise<number> {
     log(`starting ${name} on :${port} (database ${options.databaseName}, Redis prefix ${redisPrefix})`);
     const server = await startServer(
       name,
-      ['api/dist/main.js'],
+      // For a profile of the API alone: BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      [...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean), 'api/dist/main.js'],
       {
         ...process.env,
         NODE_ENV: 'production',
@@ -198,11 +199,14 @@ async function bench(options: BenchOptions): Promise<number> {
     await koa.stop();
     await settle();
 
-    const api = await startApi('api');
-    servers.push(api);
+    const seeder = await startApi('api-seeder');
+    servers.push(seeder);
     log('seeding');
-    const fixture = await seed(new ApiClient(api.url), dbUrl, options.seed, log);
+    const fixture = await seed(new ApiClient(seeder.url), dbUrl, options.seed, log);
     const loads = scenarios(fixture);
+    // Seeding (thousands of page reads) grows the heap, which V8 keeps: each scenario gets an API
+    // process of its own, so its peak RSS is its own.
+    await seeder.stop();
     await settle();
 
     // The ceilings for posting: the API's post SQL through pg, same pool size, same concurrency,
@@ -229,11 +233,12 @@ async function bench(options: BenchOptions): Promise<number> {
 
     for (const name of httpScenarios) {
       const load = loads[name];
+      const api = await startApi(`api-${name}`);
+      servers.push(api);
       rows.push(await measure(name, 'scenario', load.baseline, api, () => runHttp(api.url, load, shape)));
+      await api.stop();
       await settle();
     }
-    // Idle from here on: out of the way of the events scenario's instances.
-    await api.stop();
     distinctUncachedPages = fixture.historyChats.length * fixture.historyPages.length;
   }
 
