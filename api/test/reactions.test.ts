@@ -254,6 +254,21 @@ describe('reactions (PUT/DELETE /v1/chats/{chat_id}/messages/{message_id}/reacti
     expect(strangers.events.filter((e) => e.data.chat_id === chatId)).to.deep.equal([]);
   });
 
+  it('answers an edit with the editor’s `me`, and sends message.edited with `me` false to everyone', async () => {
+    const { chatId, messageId } = await chatWithMessage();
+    await react(owner, chatId, messageId, '👍');
+    const members = await subscribe(member);
+    const edited = await owner.api.PATCH('/v1/chats/{chat_id}/messages/{message_id}', {
+      params: { path: { chat_id: chatId, message_id: messageId } },
+      body: { message: 'edited' },
+    });
+    expect(edited.data!.reactions).to.deep.equal([{ emoji: '👍', count: 1, me: true }]);
+    const event = await members.next('message.edited', (d) => d.chat_id === chatId);
+    expect((event.data.message as { reactions: unknown }).reactions).to.deep.equal([
+      { emoji: '👍', count: 1, me: false },
+    ]);
+  });
+
   it('reads a history page of reacted messages in as many statements as one without reactions', async () => {
     const counted = countingDatabase((await sharedBackends()).database);
     // No cache: every read goes to the database.
