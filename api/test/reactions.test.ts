@@ -218,6 +218,17 @@ describe('reactions (PUT/DELETE /v1/chats/{chat_id}/messages/{message_id}/reacti
     expect(await rows(messageId)).to.have.length(21);
   });
 
+  it('lets exactly 20 of 25 racing new emoji in, the rest 409', async () => {
+    const { chatId, messageId } = await chatWithMessage();
+    const answers = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => react(i % 2 ? owner : member, chatId, messageId, `:race${i}:`)),
+    );
+    const statuses = answers.map((a) => a.response.status);
+    expect(statuses.filter((s) => s === 200)).to.have.length(20);
+    expect(statuses.filter((s) => s === 409)).to.have.length(5);
+    expect(await rows(messageId)).to.have.length(20);
+  });
+
   it('goes with its message when the message is deleted', async () => {
     const { chatId, messageId } = await chatWithMessage();
     await react(member, chatId, messageId, '👍');
