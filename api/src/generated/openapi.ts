@@ -2994,7 +2994,8 @@ export interface operations {
         requestBody?: never;
         responses: {
             /**
-             * @description A page of messages. Pages are cached (`HISTORY_CACHE_TTL_SECONDS`) and dropped at once, on
+             * @description A page of messages. Pages are cached per reader (`HISTORY_CACHE_TTL_SECONDS`; each
+             *     message's `reactions` say whether the reader reacted) and dropped at once, on
              *     every instance, when the chat changes; a page never misses a message acknowledged before
              *     the read began.
              */
