@@ -178,11 +178,7 @@ export function toCachedPage(body: unknown): CachedPage {
   return { etag: etagOfText(json), bytes: Buffer.from(json) };
 }
 
-/** A strong validator of the page's content. */
-export function etagOf(body: unknown): string {
-  return etagOfText(JSON.stringify(body));
-}
-
+/** A strong validator of the page's content: a hash of its bytes. */
 function etagOfText(json: string): string {
   return `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
 }
