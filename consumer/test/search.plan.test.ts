@@ -80,7 +80,7 @@ describeSearch((ctx) => {
         select c.id, g, ${user},
           translate(substr(md5(g::text), 1, 10), '0123456789', 'ghijklmnop') || ' '
             || translate(substr(md5((g * 7)::text), 1, 8), '0123456789', 'qrstuvwxyz') || ' report '
-            || case when g % 500 = 0 then 'zeppelin' else 'status' end,
+            || case when g % 500 = 0 then 'zeppelin' when g % 500 = 1 then 'internationalization' else 'status' end,
           now() - make_interval(secs => g)
         from generate_series(1, 4000) g
         join (select id, row_number() over (order by id) - 1 as n from chats where chat_name like 'planner-chat-%') c
@@ -88,7 +88,7 @@ describeSearch((ctx) => {
       `.execute(ctx.database.db);
       await sql`analyze`.execute(ctx.database.db);
       const recording = new SearchRepository(ctx.database.db.withPlugin(recorder));
-      for (const phrase of ['zeppelin', 'zepp', 'zeppelni']) {
+      for (const phrase of ['zeppelin', 'zepp', 'zeppelni', 'internatoinalizaton']) {
         const before = recorder.queries.length;
         const outcome = await recording.search({
           userId: user,
@@ -108,7 +108,7 @@ describeSearch((ctx) => {
       return found as CompiledQuery;
     };
 
-    for (const phrase of ['zeppelin', 'zepp', 'zeppelni']) {
+    for (const phrase of ['zeppelin', 'zepp', 'zeppelni', 'internatoinalizaton']) {
       it(`finds "${phrase}" through the GiST index and the membership index, not a scan of messages`, async () => {
         const plan = await explain(ctx.database.db, query(phrase, 'ts_headline'));
         expect(plan).to.include('messages_search_vector_idx');
@@ -117,16 +117,29 @@ describeSearch((ctx) => {
       });
     }
 
-    it('completes a prefix through the primary key of the vocabulary', async () => {
-      expect(await explain(ctx.database.db, query('zepp', 'from "search_words"'))).to.include(
-        'search_words_pkey',
-      );
+    it("completes a prefix through the primary key of the caller's chats' vocabulary", async () => {
+      const plan = await explain(ctx.database.db, query('zepp', 'from "search_chat_words"'));
+      expect(plan).to.include('search_chat_words_pkey');
+      expect(plan).to.not.include('Seq Scan on search_chat_words');
     });
 
     it('looks typos of long words up through the trigram index', async () => {
-      const threshold = query('zeppelni', 'pg_trgm.similarity_threshold');
-      const plan = await explain(ctx.database.db, query('zeppelni', 'levenshtein_less_equal'), [threshold]);
+      const threshold = query('internatoinalizaton', 'pg_trgm.similarity_threshold');
+      const plan = await explain(ctx.database.db, query('internatoinalizaton', 'levenshtein_less_equal'), [
+        threshold,
+      ]);
       expect(plan).to.include('search_words_word_trgm_idx');
+    });
+
+    it('looks typos of short words up by their first letters in the vocabulary, not a scan of it', async () => {
+      const plan = await explain(ctx.database.db, query('zeppelni', 'levenshtein_less_equal'));
+      expect(plan).to.include('search_words_pkey');
+      expect(plan).to.not.include('Seq Scan on search_words');
+    });
+
+    it("counts the candidates in the caller's chats through the per-chat vocabulary's key", async () => {
+      const plan = await explain(ctx.database.db, query('zeppelni', 'from "search_chat_words"'));
+      expect(plan).to.include('search_chat_words_pkey');
     });
   });
 });

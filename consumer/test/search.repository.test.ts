@@ -85,7 +85,7 @@ describeSearch((ctx) => {
         limit: 10,
         deadline: Date.now() - 1,
       });
-      expect(outcome).to.deep.equal({ results: [], partial: true });
+      expect(outcome).to.deep.equal({ results: [], partial: true, corrections: [] });
     });
 
     it('cancels a statement at the deadline and answers partial (statement_timeout; PGlite does not enforce it)', async function () {
@@ -98,11 +98,15 @@ describeSearch((ctx) => {
         ctx.repo.search({ userId: user, phrase, limit: 10, deadline: Date.now() + ms });
       // Another transaction holds the messages, then the vocabulary: the statement waiting on the
       // lock is cancelled at the deadline, and the search answers what it had (nothing) as partial.
-      for (const table of ['messages', 'search_words']) {
+      for (const table of ['messages', 'search_chat_words', 'search_words']) {
         await ctx.database.db.transaction().execute(async (trx) => {
           await sql`lock table ${sql.table(table)} in access exclusive mode`.execute(trx);
           const started = Date.now();
-          expect(await searchWithin('helo wrold', 300), table).to.deep.equal({ results: [], partial: true });
+          expect(await searchWithin('helo wrold', 300), table).to.deep.equal({
+            results: [],
+            partial: true,
+            corrections: [],
+          });
           expect(Date.now() - started, table).to.be.below(2_000);
         });
       }
