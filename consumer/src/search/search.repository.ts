@@ -68,6 +68,15 @@ type Corrections = Map<Term, string[]>;
  * "оста" took 171 ms). Rarer completions are reached only when these leave room in the results.
  */
 export const MAX_COMPLETIONS = 16;
+/**
+ * A caller whose chats hold at most this many messages is searched by reading those messages
+ * (newest first, each vector matched as it is read) rather than through the GiST index. Measured
+ * at 1,000,000 messages (bench/search-scale.ts): the GiST index is lossy, and a scan of it took
+ * 80–160 ms for any word, even one no message holds, while reading a caller's 20,000 messages took
+ * 14–17 ms; and the planner, misjudging how many rows a tsquery matches, would run one GiST scan
+ * per chat of the caller (3.4 s for "one of the" in 40 chats). Past this size the index is used.
+ */
+export const SCAN_MAX_MESSAGES = 50_000;
 /** Vocabulary candidates read per misspelt word before the exact distance is computed. */
 const MAX_CANDIDATES = 2000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -81,6 +90,10 @@ interface StageContext {
   userId: string;
   limit: number;
   deadline: number;
+  /** Read the caller's messages rather than the GiST index (see SCAN_MAX_MESSAGES). */
+  scan: boolean;
+  /** The `statement_timeout` last set in this stage's transaction, and when (epoch ms). */
+  timeout?: { ms: number; at: number };
 }
 
 /** What one tier asks: its query, whether the GiST index can narrow it, and its label. */
@@ -108,7 +121,11 @@ interface FoundRow extends SearchHit {
  * deadline is also checked between statements.
  */
 export class SearchRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    /** SCAN_MAX_MESSAGES; tests lower it to see the GiST path on a small database. */
+    private readonly scanMaxMessages = SCAN_MAX_MESSAGES,
+  ) {}
 
   async search(input: SearchInput): Promise<SearchOutcome> {
     const terms = parsePhrase(input.phrase);
@@ -116,17 +133,19 @@ export class SearchRepository {
     if (terms.length === 0 || !(limit >= 1) || !UUID.test(input.userId)) {
       return { results: [], partial: false, corrections: [] };
     }
-    const ctx: StageContext = { userId: input.userId, limit, deadline: input.deadline };
+    const ctx: StageContext = { userId: input.userId, limit, deadline: input.deadline, scan: false };
     const operands = phraseOperands(input.phrase);
 
     const completions: Completions = new Map();
     const found: FoundRow[] = [];
     try {
       await this.stage(ctx, async (trx) => {
+        ctx.scan = (await this.reachable(trx, ctx)) <= this.scanMaxMessages;
+        const written = await this.allWritten(trx, ctx, terms);
         for (const term of terms) {
           if (term.prefix) completions.set(term, await this.complete(trx, ctx, term.word));
         }
-        for (const tier of tiers(terms, operands, completions)) {
+        for (const tier of tiers(terms, operands, completions, written)) {
           if (found.length >= limit) break;
           found.push(...(await this.findMessages(trx, ctx, tier, terms, new Map(), found)));
         }
@@ -166,7 +185,41 @@ export class SearchRepository {
   /** Runs `body` in a transaction whose statements may not outlast the deadline. */
   private stage<T>(ctx: StageContext, body: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     if (ctx.deadline - Date.now() <= 0) return Promise.reject(new DeadlinePassed());
+    ctx.timeout = undefined;
     return this.db.transaction().execute(body);
+  }
+
+  /** How many messages the caller's chats hold, at most (deleted messages keep their seq). */
+  private async reachable(trx: Transaction<DB>, ctx: StageContext): Promise<number> {
+    await bound(trx, ctx);
+    const row = await trx
+      .selectFrom('chats')
+      .select(sql<number>`coalesce(sum(chats.last_message_seq), 0)`.as('n'))
+      .where('chats.id', 'in', memberChats(trx, ctx.userId))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Whether the caller's chats hold every word as written (each word's longest token, by the
+   * per-chat vocabulary): when one is missing, the phrase and exact tiers cannot match and are
+   * not run, which spares a typo those queries.
+   */
+  private async allWritten(trx: Transaction<DB>, ctx: StageContext, terms: Term[]): Promise<boolean> {
+    await bound(trx, ctx);
+    const { rows } = await sql<{ n: number }>`
+      select count(*) as n
+      from unnest(${terms.map((t) => t.word)}::text[]) as t (w)
+      where not exists (
+        select from search_chat_words s
+        where s.chat_id in (select chat_id from chat_members where user_id = ${ctx.userId})
+          and s.messages > 0
+          and s.word = (
+            select x from unnest(tsvector_to_array(to_tsvector('simple', t.w))) as x
+            order by char_length(x) desc, x limit 1
+          ) collate "C"
+      )`.execute(trx);
+    return Number(rows[0]?.n ?? 0) === 0;
   }
 
   /**
@@ -205,14 +258,20 @@ export class SearchRepository {
   ): Promise<void> {
     for (const term of terms) {
       if (!term.fuzzy) continue;
+      // One word that no tier found matches nothing as written: no need to ask again.
+      if (terms.length === 1) {
+        const chosen = chooseCorrections(term.fuzzy.word, await this.candidates(trx, ctx, term.fuzzy));
+        if (chosen.length > 0)
+          corrections.set(
+            term,
+            chosen.map((c) => c.word),
+          );
+        continue;
+      }
       await bound(trx, ctx);
       const query = prefixQuery(term, completions, true);
-      const matches = await trx
-        .selectFrom('messages as m')
+      const matches = await matching(trx, ctx, query, !narrowsByIndex(term, completions), [], 1)
         .select('m.id')
-        .where('m.chat_id', 'in', memberChats(trx, ctx.userId))
-        .where(vectorMatches(query, !narrowsByIndex(term, completions)))
-        .limit(1)
         .executeTakeFirst();
       if (matches) continue;
       const chosen = chooseCorrections(term.fuzzy.word, await this.candidates(trx, ctx, term.fuzzy));
@@ -315,21 +374,21 @@ export class SearchRepository {
 
     await bound(trx, ctx);
     const rows = await trx
-      .with('hit', (db) => {
-        let q = db
-          .selectFrom('messages as m')
+      .with('hit', () =>
+        matching(
+          trx,
+          ctx,
+          tier.query,
+          !tier.indexed,
+          found.map((f) => f.message_id),
+          room,
+        )
           .innerJoin('users as u', 'u.id', 'm.user_id')
           .select(['m.id', 'm.chat_id', 'm.user_id', 'u.user_name', 'm.text', 'm.created_at', 'm.seq'])
-          .where('m.chat_id', 'in', memberChats(trx, ctx.userId))
-          .where(vectorMatches(tier.query, !tier.indexed));
-        if (found.length > 0)
-          q = q.where(
-            'm.id',
-            'not in',
-            found.map((f) => f.message_id),
-          );
-        return q.orderBy('m.created_at', 'desc').orderBy('m.seq', 'desc').limit(room);
-      })
+          .orderBy('m.created_at', 'desc')
+          .orderBy('m.seq', 'desc')
+          .limit(room),
+      )
       .selectFrom('hit')
       .select([
         'hit.id',
@@ -371,17 +430,18 @@ export class SearchRepository {
  * completions than those, with the bare prefixes (right, but not narrowed by the index: it reads
  * the caller's messages newest first until it has filled the room left).
  */
-function tiers(terms: Term[], operands: string[], completions: Completions): TierQuery[] {
+function tiers(terms: Term[], operands: string[], completions: Completions, written: boolean): TierQuery[] {
   const all = (each: (t: Term) => RawBuilder<unknown>) => sql.join(terms.map(each), sql` && `);
   const out: TierQuery[] = [];
-  if (operands.length >= 2) {
+  if (written && operands.length >= 2) {
     const words = operands.map((o) => sql`to_tsquery('simple', ${`${o}:C`})`);
     const phrase = words.slice(1).reduce((q, w) => sql`tsquery_phrase(${q}, ${w})`, words[0]!);
     out.push({ match: 'phrase', query: phrase, indexed: true });
   }
-  out.push({ match: 'exact', query: all(exactQuery), indexed: true });
+  if (written) out.push({ match: 'exact', query: all(exactQuery), indexed: true });
   out.push({ match: 'stem', query: all(stemQuery), indexed: true });
-  if (terms.some((t) => t.prefix)) {
+  // Without a completion the prefix tier is the stem tier again.
+  if (terms.some((t) => t.prefix && (completions.get(t)?.top.length ?? 0) > 0)) {
     out.push({ match: 'prefix', query: all((t) => prefixQuery(t, completions, false)), indexed: true });
     if (terms.some((t) => completions.get(t)?.more)) {
       const indexed = terms.some((t) => narrowsByIndex(t, completions));
@@ -391,11 +451,18 @@ function tiers(terms: Term[], operands: string[], completions: Completions): Tie
   return out;
 }
 
-/** Limits the next statement to the time left; throws when none is left. */
+/**
+ * Limits the next statement to the time left; throws when none is left. The limit is set again
+ * only once half of the time it allowed has passed: each `set_config` is a round trip (2–6 ms on
+ * a busy machine), and a statement then overruns the deadline by at most the time already spent.
+ */
 async function bound(trx: Transaction<DB>, ctx: StageContext): Promise<void> {
-  const left = Math.ceil(ctx.deadline - Date.now());
+  const now = Date.now();
+  const left = Math.ceil(ctx.deadline - now);
   if (left <= 0) throw new DeadlinePassed();
+  if (ctx.timeout && now - ctx.timeout.at < ctx.timeout.ms / 2) return;
   await sql`select set_config('statement_timeout', ${String(left)}, true)`.execute(trx);
+  ctx.timeout = { ms: left, at: now };
 }
 
 function isTimeout(err: unknown): boolean {
@@ -413,6 +480,43 @@ function newestFirst(found: FoundRow[]): SearchHit[] {
 
 function listCorrections(corrections: Corrections): Correction[] {
   return [...corrections].map(([term, words]) => ({ word: term.word, corrections: words }));
+}
+
+/**
+ * The caller's messages that `query` matches, newest first, at most `room`, without `exclude`.
+ * When the caller's chats are small enough to read (`ctx.scan`), each chat is read on its own,
+ * newest first through its (chat_id, created_at) index, until it has given `room` matches: a
+ * planner that does not know how few chats the caller has would otherwise read every message.
+ * Otherwise the GiST index narrows the query, unless `unindexed` (a bare prefix).
+ */
+function matching(
+  trx: Transaction<DB>,
+  ctx: StageContext,
+  query: RawBuilder<unknown>,
+  unindexed: boolean,
+  exclude: string[],
+  room: number,
+) {
+  if (ctx.scan) {
+    return trx.selectFrom(memberChats(trx, ctx.userId).as('c')).innerJoinLateral(
+      (eb) => {
+        let q = eb
+          .selectFrom('messages as m')
+          .selectAll('m')
+          .whereRef('m.chat_id', '=', 'c.chat_id')
+          .where(vectorMatches(query, true));
+        if (exclude.length > 0) q = q.where('m.id', 'not in', exclude);
+        return q.orderBy('m.created_at', 'desc').orderBy('m.seq', 'desc').limit(room).as('m');
+      },
+      (join) => join.onTrue(),
+    );
+  }
+  let q = trx
+    .selectFrom('messages as m')
+    .where('m.chat_id', 'in', memberChats(trx, ctx.userId))
+    .where(vectorMatches(query, unindexed));
+  if (exclude.length > 0) q = q.where('m.id', 'not in', exclude);
+  return q;
 }
 
 function memberChats(db: Kysely<DB>, userId: string) {
