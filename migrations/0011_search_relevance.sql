@@ -103,16 +103,46 @@ create trigger messages_search_chat_words_insert
   after insert on messages
   referencing new table as new_rows
   for each statement execute function search_chat_words_add_new();
--- An edit: the old text's tokens out, the new text's in (two triggers, one transition table each;
--- a trigger with transition tables cannot name columns, so an update that keeps the text nets 0).
-create trigger messages_search_chat_words_update_old
+-- An update: only rows whose text changed (an edit) count again, the old text's tokens out and
+-- the new text's in. Replies update their root's reply_count (0009): those rows are skipped.
+create function search_chat_words_edit() returns trigger
+language plpgsql as $$
+begin
+  perform 1
+  from search_chat_words s
+  join (
+    select distinct o.chat_id, w.word
+    from old_rows o
+    join new_rows n on n.id = o.id and n.text is distinct from o.text
+    cross join lateral unnest(search_tokens(o.text)) as w (word)
+  ) d on d.chat_id = s.chat_id and d.word = s.word
+  order by s.chat_id, s.word
+  for update of s;
+  update search_chat_words s set messages = s.messages - d.n
+  from (
+    select o.chat_id, w.word, count(*)::integer as n
+    from old_rows o
+    join new_rows n on n.id = o.id and n.text is distinct from o.text
+    cross join lateral unnest(search_tokens(o.text)) as w (word)
+    group by 1, 2
+  ) d
+  where d.chat_id = s.chat_id and d.word = s.word;
+  insert into search_chat_words (chat_id, word, messages)
+  select n.chat_id, w.word, count(*)
+  from new_rows n
+  join old_rows o on o.id = n.id and o.text is distinct from n.text
+  cross join lateral unnest(search_tokens(n.text)) as w (word)
+  group by 1, 2
+  order by 1, 2
+  on conflict (chat_id, word) do update set messages = search_chat_words.messages + excluded.messages;
+  return null;
+end
+$$;
+
+create trigger messages_search_chat_words_update
   after update on messages
-  referencing old table as old_rows
-  for each statement execute function search_chat_words_remove_old();
-create trigger messages_search_chat_words_update_new
-  after update on messages
-  referencing new table as new_rows
-  for each statement execute function search_chat_words_add_new();
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function search_chat_words_edit();
 create trigger messages_search_chat_words_delete
   after delete on messages
   referencing old table as old_rows

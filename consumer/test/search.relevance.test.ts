@@ -226,6 +226,13 @@ describeSearch((ctx) => {
           .where('text', '=', 'hello world')
           .execute();
         expect(await counts(chat)).to.deep.equal({ a: 1, 'a.b': 1, b: 1, goodbye: 1, hello: 1, world: 1 });
+        // An update that keeps the text (a reply bumps its root's reply_count) counts nothing again.
+        await ctx.database.db
+          .updateTable('messages')
+          .set({ edited_at: new Date() })
+          .where('chat_id', '=', chat)
+          .execute();
+        expect(await counts(chat)).to.deep.equal({ a: 1, 'a.b': 1, b: 1, goodbye: 1, hello: 1, world: 1 });
         await ctx.database.db
           .deleteFrom('messages')
           .where('chat_id', '=', chat)
