@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import type { SearchHit } from '../src/search/search.repository.ts';
-import { describeSearch, texts } from './support/search-context.ts';
+import { describeSearch, marked, texts } from './support/search-context.ts';
 
 const tiers = (hits: SearchHit[]) => hits.map((h) => [h.text, h.match]);
 
@@ -189,6 +189,9 @@ describeSearch((ctx) => {
         expect(texts((await run(user, 'or')).results)).to.deep.equal(['and/or both work']);
         expect(texts((await run(user, 'errors')).results)).to.deep.equal(['logs in /var/log/app/errors.log']);
         expect((await run(user, 'site')).results[0]!.match).to.equal('exact');
+        // Highlighted where the part is, in the text's own offsets.
+        expect(marked((await run(user, 'gmu')).results[0]!)).to.deep.equal(['gmu']);
+        expect(marked((await run(user, 'errors')).results[0]!)).to.deep.equal(['errors']);
       });
 
       it('still finds the whole token, and does not split plain words', async () => {

@@ -77,6 +77,9 @@ export const MAX_COMPLETIONS = 16;
  * per chat of the caller (3.4 s for "one of the" in 40 chats). Past this size the index is used.
  */
 export const SCAN_MAX_MESSAGES = 50_000;
+/** What glues the parts of a token together: search_glued_parts (migrations/0011) blanks them. */
+const GLUE_CHARACTERS = '@./\\:_';
+const GLUE = /[@./\\:_]/g;
 /** Vocabulary candidates read per misspelt word before the exact distance is computed. */
 const MAX_CANDIDATES = 2000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -368,8 +371,15 @@ export class SearchRepository {
       ...terms.map((t) => (t.prefix ? `${t.operand}:*` : t.operand)),
       ...[...corrections.values()].flat().map(quoteOperand),
     ].join(' | ');
-    const headline = (config: 'english' | 'russian' | 'simple', operands: string, body = sql`hit.text`) =>
-      sql<string>`ts_headline(${sql.lit(config)}::regconfig, translate(${body}, ${START_MARK + STOP_MARK}, '  '),
+    const parts = terms
+      .map((t) => {
+        const operand = quoteOperand(t.word.replace(GLUE, ' '));
+        return t.prefix ? `${operand}:*` : operand;
+      })
+      .join(' | ');
+    const headline = (config: 'english' | 'russian' | 'simple', operands: string, blank = '') =>
+      sql<string>`ts_headline(${sql.lit(config)}::regconfig,
+        translate(hit.text, ${START_MARK + STOP_MARK + blank}, ${' '.repeat(2 + blank.length)}),
         to_tsquery(${sql.lit(config)}::regconfig, ${operands}), ${HEADLINE_OPTIONS})`;
 
     await bound(trx, ctx);
@@ -401,6 +411,9 @@ export class SearchRepository {
         headline('english', stems).as('marked_english'),
         headline('russian', stems).as('marked_russian'),
         headline('simple', tokens).as('marked_simple'),
+        // The parts of glued tokens: the same text with the glue blanked, one character for one, so
+        // that offsets stay those of the text ("site" in tjimenez@site.gmu.edu).
+        headline('simple', parts, GLUE_CHARACTERS).as('marked_parts'),
       ])
       .orderBy('hit.created_at', 'desc')
       .orderBy('hit.seq', 'desc')
@@ -417,7 +430,9 @@ export class SearchRepository {
       match: tier.match,
       highlights: mergeRanges(
         r.text,
-        [r.marked_english, r.marked_russian, r.marked_simple].flatMap((m) => markedRanges(m, r.text.length)),
+        [r.marked_english, r.marked_russian, r.marked_simple, r.marked_parts].flatMap((m) =>
+          markedRanges(m, r.text.length),
+        ),
       ),
     }));
   }
