@@ -56,7 +56,7 @@ export class WebBrowser {
     await page.getByTestId('auth-user-name').fill(name);
     await page.getByTestId('auth-password').fill(password);
     await page.getByTestId('auth-register').click();
-    await page.getByTestId('me').filter({ hasText: name }).waitFor();
+    await page.getByTestId('me').filter({ hasText: name }).waitFor({ state: 'attached' });
     return { page, name, password };
   }
 

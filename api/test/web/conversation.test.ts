@@ -74,11 +74,14 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     await bob.page.getByTestId('composer').press('Shift+Enter');
     await bob.page.getByTestId('composer').pressSequentially('how are you?');
     expect(await bob.page.getByTestId('message-item').count()).to.equal(2);
+    const alicesRead = alice.page.waitForResponse((r) => r.url().endsWith(`/v1/chats/${chatId}/read`));
     await bob.page.getByTestId('send').click();
     const reply = alice.page.getByTestId('message-item').filter({ hasText: 'how are you?' });
     await reply.waitFor();
     expect(await reply.locator('.text').textContent()).to.equal('hi Alice\nhow are you?');
-    // Alice has the chat open: the reply is read as it arrives, so no count shows for it.
+    // Alice has the chat open: the reply is read as it arrives (her read marker moves), so no count
+    // stays for it.
+    expect((await alicesRead).status()).to.equal(200);
     const alicesChat = alice.page.getByTestId('chat-item').filter({ hasText: chatName });
     await alicesChat.getByTestId('unread-count').waitFor({ state: 'detached' });
 
@@ -218,8 +221,10 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     await item.waitFor();
     const img = item.getByTestId('attachment-image');
     expect(await img.getAttribute('src')).to.equal(image);
+    // Loaded and decoded: the 1×1 PNG the route answered with.
     await bob.page.waitForFunction(
-      () => (document.querySelector('[data-testid="attachment-image"]') as HTMLImageElement | null)?.complete,
+      (el: { complete: boolean; naturalWidth: number }) => el.complete && el.naturalWidth === 1,
+      await img.elementHandle(),
     );
     expect(imageRequested).to.equal(true);
     const link = item.getByTestId('attachment-link');

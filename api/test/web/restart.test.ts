@@ -1,0 +1,88 @@
+/**
+ * The web client while the API it talks to restarts: a real stop of the app instance behind the page
+ * and a new one on the same port, as a deploy does. Bob, on a phone-sized screen, sees a banner, then
+ * the page recovers by itself, and what Alice (on another instance) wrote meanwhile shows exactly once.
+ */
+import { expect } from 'chai';
+import { chromiumAvailability, describeBrowser } from '../../../test/support/browser.ts';
+import { TestContext, uniqueName } from '../support/test-context.ts';
+import {
+  addMember,
+  buildWebClient,
+  createChat,
+  PHONE,
+  screenshot,
+  send,
+  shownIds,
+  shownTexts,
+  WebBrowser,
+} from '../support/web-client.ts';
+
+const chromium = await chromiumAvailability();
+
+describeBrowser('The web client while its API restarts (Chromium)', chromium, () => {
+  let web: WebBrowser | undefined;
+  /** The instance behind Bob's page: stopped and started again during the test. */
+  let bobs: TestContext | undefined;
+  /** Another instance of the same service, behind Alice's page. */
+  let alices: TestContext | undefined;
+  before(async function () {
+    this.timeout(120_000);
+    buildWebClient();
+    web = await WebBrowser.launch();
+    bobs = await TestContext.start();
+    alices = await TestContext.start();
+  });
+  after(async () => {
+    await web?.close();
+    await bobs?.stop();
+    await alices?.stop();
+  });
+
+  it('shows a banner, recovers by itself, and shows a message sent meanwhile exactly once (phone-sized)', async function () {
+    this.timeout(90_000);
+    const origin = bobs!.baseUrl;
+    const port = new URL(origin).port;
+    const alice = await web!.person(alices!.baseUrl, uniqueName('alice'));
+    const bob = await web!.person(origin, uniqueName('bob'), PHONE);
+    const chatName = uniqueName('restart');
+    const chatId = await createChat(alice.page, chatName);
+    await addMember(alice.page, bob.name);
+
+    await bob.page.getByTestId('chat-item').filter({ hasText: chatName }).click();
+    await send(alice.page, 'before the restart');
+    await bob.page.getByTestId('message-item').filter({ hasText: 'before the restart' }).waitFor();
+    const banner = bob.page.getByTestId('connection-banner');
+    expect(await banner.count()).to.equal(0);
+    await screenshot(bob.page, 'web-client-phone');
+
+    // The API instance behind Bob's page stops (its streams end, its port closes)...
+    await bobs!.stop();
+    bobs = undefined;
+    await banner.waitFor();
+    await screenshot(bob.page, 'web-client-reconnecting');
+
+    // ...Alice, on another instance, writes meanwhile...
+    await send(alice.page, 'while the API was down');
+
+    // ...and a new instance starts on the same port.
+    bobs = await TestContext.start({ PORT: port });
+    expect(bobs.baseUrl).to.equal(origin);
+    await banner.waitFor({ state: 'detached', timeout: 15_000 });
+    await bob.page.getByTestId('message-item').filter({ hasText: 'while the API was down' }).waitFor();
+    await send(alice.page, 'after the restart');
+    await bob.page.getByTestId('message-item').filter({ hasText: 'after the restart' }).waitFor();
+
+    expect(await shownTexts(bob.page)).to.deep.equal([
+      'before the restart',
+      'while the API was down',
+      'after the restart',
+    ]);
+    expect(new Set(await shownIds(bob.page)).size).to.equal(3);
+    expect(await bobs.messageCount(chatId)).to.equal(3);
+    // Nothing is left of the outage: no error, and the chat list is current.
+    expect(await bob.page.locator('.app > [role="alert"]').count()).to.equal(0);
+    const last = bob.page.getByTestId('chat-item').filter({ hasText: chatName });
+    expect(await last.textContent()).to.contain('after the restart');
+  });
+});
