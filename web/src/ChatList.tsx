@@ -100,6 +100,7 @@ export function ChatList({ chats, openChatId, onOpen, onCreated, onDirect }: Pro
               data-testid="chat-item"
               data-chat-id={chat.chat_id}
               class={chat.chat_id === openChatId ? 'chat open' : 'chat'}
+              aria-current={chat.chat_id === openChatId ? 'true' : undefined}
               onClick={() => onOpen(chat.chat_id)}
             >
               <span class="chat-name">

@@ -52,10 +52,13 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
   const [focused, setFocused] = useState(focusMessageId);
   const [error, setError] = useState('');
   const list = useRef<HTMLOListElement>(null);
+  const membersToggle = useRef<HTMLButtonElement>(null);
   const scrollIntent = useRef<ScrollIntent>();
   /** The newest message marked read (index order is history order). */
   const readUpTo = useRef<string | null>(chat.last_read_message_id);
+  /** Messages that arrived while a run of history was loading, kept to merge with it. */
   const live = useRef<Message[]>([]);
+  const loading = useRef(true);
   const messagesRef = useRef(messages);
   messagesRef.current = messages;
 
@@ -67,6 +70,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
   /** Loads the newest run of history (down to the focused message), keeping what came live meanwhile. */
   async function reload(until?: string) {
     live.current = [];
+    loading.current = true;
     try {
       const run = await loadNewest(chat.chat_id, until);
       scrollIntent.current = until && run.found ? { to: 'focus' } : { to: 'bottom' };
@@ -76,6 +80,8 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
       setLoaded(true);
     } catch (err) {
       setError(problem(err));
+    } finally {
+      loading.current = false;
     }
   }
 
@@ -96,7 +102,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
           case 'message.created':
           case 'message.edited': {
             const message = event.payload.message;
-            if (!loaded) live.current.push(message);
+            if (loading.current) live.current.push(message);
             if (event.type === 'message.created' && atBottom()) scrollIntent.current = { to: 'bottom' };
             setMessages((shown) =>
               event.type === 'message.edited' && !shown.some((m) => m.message_id === message.message_id)
@@ -122,7 +128,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
             break;
         }
       }),
-    [subscribe, loaded],
+    [subscribe],
   );
 
   // Typing indicators fade out on their own.
@@ -293,6 +299,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
         <h2>{chat.chat_name}</h2>
         <button
           data-testid="members-toggle"
+          ref={membersToggle}
           type="button"
           class="secondary"
           aria-expanded={showMembers}
@@ -302,7 +309,16 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
         </button>
       </header>
       {showMembers && (
-        <Members chat={chat} me={me.user_id} version={membersVersion} onLeft={() => onLeft(chat.chat_id)} />
+        <Members
+          chat={chat}
+          me={me.user_id}
+          version={membersVersion}
+          onLeft={() => onLeft(chat.chat_id)}
+          onClose={() => {
+            setShowMembers(false);
+            membersToggle.current?.focus();
+          }}
+        />
       )}
       <ol
         class="messages"

@@ -7,10 +7,12 @@ interface Props {
   /** Bumped when a member joins or leaves (an event): the list is read again. */
   version: number;
   onLeft: () => void;
+  /** Escape closes the panel. */
+  onClose: () => void;
 }
 
 /** The chat's members (first 100, longest-standing first), adding one by user name, and leaving. */
-export function Members({ chat, me, version, onLeft }: Props) {
+export function Members({ chat, me, version, onLeft, onClose }: Props) {
   const [members, setMembers] = useState<Member[]>([]);
   const [name, setName] = useState('');
   const [error, setError] = useState('');
@@ -70,7 +72,16 @@ export function Members({ chat, me, version, onLeft }: Props) {
   }
 
   return (
-    <section class="members" aria-label="Members">
+    <section
+      class="members"
+      aria-label="Members"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.preventDefault();
+          onClose();
+        }
+      }}
+    >
       <ul data-testid="member-list">
         {members.map((m) => (
           <li key={m.user_id} data-testid="member-item" data-user-id={m.user_id}>

@@ -300,6 +300,13 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     await bob.page.getByTestId('members-toggle').click();
     await bob.page.getByTestId('member-item').nth(1).waitFor();
     expect(await bob.page.getByTestId('add-member-name').count()).to.equal(0);
+    // Escape closes the members panel and gives the focus back to its button.
+    await bob.page.getByTestId('leave-chat').focus();
+    await bob.page.keyboard.press('Escape');
+    await bob.page.getByTestId('member-list').waitFor({ state: 'detached' });
+    expect(await bob.page.getByTestId('members-toggle').evaluate((el) => el.matches(':focus'))).to.equal(
+      true,
+    );
   });
 
   it('shows the API’s detail when a login fails', async () => {
