@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { chromiumAvailability, describeBrowser } from '../../../test/support/browser.ts';
+import { SwitchableProxy } from '../support/switchable-proxy.ts';
 import { TestContext, uniqueName } from '../support/test-context.ts';
 import {
   addMember,
@@ -84,5 +85,66 @@ describeBrowser('The web client while its API restarts (Chromium)', chromium, ()
     expect(await bob.page.locator('.app > [role="alert"]').count()).to.equal(0);
     const last = bob.page.getByTestId('chat-item').filter({ hasText: chatName });
     expect(await last.textContent()).to.contain('after the restart');
+  });
+});
+
+describeBrowser('The web client after a resync (Chromium)', chromium, () => {
+  let web: WebBrowser | undefined;
+  let t: TestContext | undefined;
+  before(async function () {
+    this.timeout(120_000);
+    buildWebClient();
+    web = await WebBrowser.launch();
+    t = await TestContext.start();
+  });
+  after(async () => {
+    await web?.close();
+    await t?.stop();
+  });
+
+  it('reloads the open chat and the list when the stream cannot replay what it missed', async function () {
+    this.timeout(90_000);
+    const proxy = await SwitchableProxy.start(t!.baseUrl);
+    try {
+      const alice = await t!.registerUser('alice');
+      const bob = await web!.person(proxy.origin, uniqueName('bob'));
+      const chatName = uniqueName('resync');
+      const chatId = await t!.createChat(alice, chatName);
+      await alice.api.POST('/v1/chats/{chat_id}/users', {
+        params: { path: { chat_id: chatId } },
+        body: { user_name: bob.name },
+      });
+      await bob.page.getByTestId('chat-item').filter({ hasText: chatName }).click();
+      await t!.post(alice, chatId, 'before the gap');
+      await bob.page.getByTestId('message-item').filter({ hasText: 'before the gap' }).waitFor();
+
+      // The reconnect presents a cursor the server cannot resume from (as after the event log's
+      // retention passed it): it answers `resync`, and only a reload can show what came meanwhile.
+      const resumedWith: string[] = [];
+      await bob.page.route('**/v1/events?*', (route) => {
+        const url = new URL(route.request().url());
+        if (!url.searchParams.has('last_event_id')) return route.fallback();
+        resumedWith.push(url.searchParams.get('last_event_id')!);
+        url.searchParams.set('last_event_id', 'not-a-cursor-the-server-knows');
+        return route.continue({ url: url.toString() });
+      });
+      const banner = bob.page.getByTestId('connection-banner');
+      proxy.down();
+      await banner.waitFor();
+      await t!.post(alice, chatId, 'during the gap');
+      proxy.up();
+      await banner.waitFor({ state: 'detached', timeout: 15_000 });
+
+      await bob.page.getByTestId('message-item').filter({ hasText: 'during the gap' }).waitFor();
+      expect(resumedWith.length).to.be.greaterThan(0);
+      await t!.post(alice, chatId, 'after the gap');
+      await bob.page.getByTestId('message-item').filter({ hasText: 'after the gap' }).waitFor();
+      expect(await shownTexts(bob.page)).to.deep.equal(['before the gap', 'during the gap', 'after the gap']);
+      expect(new Set(await shownIds(bob.page)).size).to.equal(3);
+      const item = bob.page.getByTestId('chat-item').filter({ hasText: chatName });
+      expect(await item.textContent()).to.contain('after the gap');
+    } finally {
+      await proxy.close();
+    }
   });
 });
