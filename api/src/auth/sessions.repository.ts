@@ -56,6 +56,17 @@ export class SessionsRepository {
       .execute();
   }
 
+  /** The token hashes of the user's sessions that have not ended (but `exceptSessionId`'s). */
+  async runningTokenHashes(userId: string, exceptSessionId?: string): Promise<string[]> {
+    let query = this.db
+      .selectFrom('sessions')
+      .select('token_hash')
+      .where('user_id', '=', userId)
+      .where('ended_at', 'is', null);
+    if (exceptSessionId !== undefined) query = query.where('id', '<>', exceptSessionId);
+    return (await query.execute()).map((r) => r.token_hash);
+  }
+
   /**
    * Ends every running session of the user (but `exceptSessionId`); answers the token hashes of the
    * sessions it ended, whose store keys the caller must then tombstone.
