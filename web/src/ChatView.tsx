@@ -58,6 +58,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
   const readUpTo = useRef<string | null>(chat.last_read_message_id);
   /** Messages that arrived while a run of history was loading, kept to merge with it. */
   const live = useRef<Message[]>([]);
+  const deletedLive = useRef(new Set<string>());
   const loading = useRef(true);
   const messagesRef = useRef(messages);
   messagesRef.current = messages;
@@ -70,12 +71,13 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
   /** Loads the newest run of history (down to the focused message), keeping what came live meanwhile. */
   async function reload(until?: string) {
     live.current = [];
+    deletedLive.current = new Set();
     loading.current = true;
     try {
       const run = await loadNewest(chat.chat_id, until);
       scrollIntent.current = until && run.found ? { to: 'focus' } : { to: 'bottom' };
       if (until && !run.found) setError('That message is no longer in this chat’s recent history.');
-      setMessages(mergeLoaded(run.messages, live.current));
+      setMessages(mergeLoaded(run.messages, live.current, deletedLive.current));
       setOlder(run.older);
       setLoaded(true);
     } catch (err) {
@@ -114,6 +116,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
           }
           case 'message.deleted': {
             const id = event.payload.message_id;
+            if (loading.current) deletedLive.current.add(id);
             setMessages((shown) => shown.filter((m) => m.message_id !== id));
             break;
           }

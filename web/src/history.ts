@@ -71,10 +71,12 @@ export function prepend(shown: Message[], older: Message[]): Message[] {
 }
 
 /**
- * A freshly read run of history, and what arrived live while it loaded (newer than the run's end, or
- * already in it): the run, then the live messages it does not have.
+ * A freshly read run of history, and what changed live while it loaded: messages created or edited
+ * (newer than the run's end, or already in it: the live version wins) and deleted (gone even if the
+ * run still had them).
  */
-export function mergeLoaded(loaded: Message[], live: Message[]): Message[] {
-  const ids = new Set(loaded.map((m) => m.message_id));
-  return [...loaded, ...live.filter((m) => !ids.has(m.message_id))];
+export function mergeLoaded(loaded: Message[], live: Message[], deleted: ReadonlySet<string>): Message[] {
+  let merged = loaded;
+  for (const message of live) merged = upsert(merged, message);
+  return merged.filter((m) => !deleted.has(m.message_id));
 }
