@@ -60,6 +60,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
   const live = useRef<Message[]>([]);
   const deletedLive = useRef(new Set<string>());
   const loading = useRef(true);
+  const fetchingOlder = useRef(false);
   const messagesRef = useRef(messages);
   messagesRef.current = messages;
 
@@ -164,7 +165,9 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
 
   async function more() {
     const from = older;
-    if (!from || loadingOlder) return;
+    // A ref, not the state: scroll events come faster than a render.
+    if (!from || fetchingOlder.current) return;
+    fetchingOlder.current = true;
     setLoadingOlder(true);
     try {
       const page = await loadOlder(chat.chat_id, from);
@@ -175,6 +178,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
     } catch (err) {
       setError(problem(err));
     } finally {
+      fetchingOlder.current = false;
       setLoadingOlder(false);
     }
   }
@@ -203,9 +207,13 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
       { root: el, threshold: [0, 0.5, 1] },
     );
     for (const item of el.querySelectorAll('[data-testid="message-item"]')) observer.observe(item);
+    // What arrived while the tab was hidden is read when the person comes back to it.
+    const onVisible = () => void markRead(seen);
+    document.addEventListener('visibilitychange', onVisible);
     return () => {
       clearTimeout(timer);
       observer.disconnect();
+      document.removeEventListener('visibilitychange', onVisible);
     };
   }, [messages]);
 
