@@ -161,10 +161,13 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     const chatId = await createChat(alice.page, uniqueName('retry'));
     const keys: string[] = [];
     let lose = true;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
     // The request reaches the API and is stored, but its answer never reaches the page.
     await alice.page.route(`**/v1/chats/${chatId}/messages`, async (route) => {
       if (route.request().method() !== 'POST') return route.fallback();
       keys.push((await route.request().headerValue('idempotency-key')) ?? '');
+      if (lose) await held;
       const answer = await route.fetch();
       expect(answer.status()).to.equal(201);
       if (lose) return route.abort('connectionreset');
@@ -172,7 +175,12 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     });
     await alice.page.getByTestId('composer').fill('only once, please');
     await alice.page.getByTestId('composer').press('Enter');
+    // Until an answer comes, the message shows as pending, and the composer is free again.
     const pending = alice.page.getByTestId('message-pending');
+    await pending.filter({ hasText: 'Sending…' }).waitFor();
+    expect(await alice.page.getByTestId('composer').inputValue()).to.equal('');
+    expect(await alice.page.getByTestId('message-item').count()).to.equal(0);
+    release();
     await pending.getByTestId('retry').waitFor();
     expect(await pending.textContent()).to.contain('Not sent');
 
@@ -307,6 +315,27 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     expect(await bob.page.getByTestId('members-toggle').evaluate((el) => el.matches(':focus'))).to.equal(
       true,
     );
+  });
+
+  it('returns to the login form when the session ends elsewhere (logout-all)', async function () {
+    this.timeout(60_000);
+    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
+    await bob.page.getByTestId('chat-list').waitFor({ state: 'attached' });
+    // Bob, from another device, ends all his sessions: the page's stream ends, its next call is
+    // refused, and the page forgets the session.
+    const login = await t!.api.POST('/v1/auth/login', {
+      body: { user_name: bob.name, password: bob.password },
+    });
+    const other = t!.client(login.data!.session_id);
+    expect((await other.POST('/v1/auth/logout-all')).response.status).to.equal(200);
+    await bob.page.getByTestId('auth-login').waitFor({ timeout: 15_000 });
+    await bob.page.reload();
+    await bob.page.getByTestId('auth-login').waitFor();
+    // Logging in again works from the form.
+    await bob.page.getByTestId('auth-user-name').fill(bob.name);
+    await bob.page.getByTestId('auth-password').fill(bob.password);
+    await bob.page.getByTestId('auth-password').press('Enter');
+    await bob.page.getByTestId('logout').waitFor();
   });
 
   it('shows the API’s detail when a login fails', async () => {
