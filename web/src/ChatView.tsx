@@ -76,6 +76,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
     loading.current = true;
     try {
       const run = await loadNewest(chat.chat_id, until);
+      setError('');
       scrollIntent.current = until && run.found ? { to: 'focus' } : { to: 'bottom' };
       if (until && !run.found) setError('That message is no longer in this chat’s recent history.');
       setMessages(mergeLoaded(run.messages, live.current, deletedLive.current));
@@ -230,6 +231,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
     // A marked message not shown is older than all that are (history loads from the newest down),
     // or deleted: either way the newest seen is further on.
     const id = shown[newest]!.message_id;
+    const before = readUpTo.current;
     readUpTo.current = id;
     try {
       const position = data(
@@ -239,8 +241,10 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
         }),
       );
       onRead(chat.chat_id, position);
-    } catch (err) {
-      setError(problem(err));
+    } catch {
+      // Nothing the person did failed (the API may be restarting: the banner says so); the marker
+      // is moved again with the next message seen.
+      if (readUpTo.current === id) readUpTo.current = before;
     }
   }
 
