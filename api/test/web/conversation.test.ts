@@ -151,6 +151,10 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
       .getByTestId('message-delete')
       .click();
     await onBob('wrong chat, sorry').waitFor({ state: 'detached' });
+    await alice.page
+      .getByTestId('message-item')
+      .filter({ hasText: 'wrong chat, sorry' })
+      .waitFor({ state: 'detached' });
     expect(await shownTexts(bob.page)).to.deep.equal(['see you at 11']);
     expect(await shownTexts(alice.page)).to.deep.equal(['see you at 11']);
   });
