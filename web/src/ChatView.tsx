@@ -287,7 +287,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
       const { message_id } = data(
         await api.POST('/v1/chats/{chat_id}/messages', {
           params: { path: { chat_id: chat.chat_id }, header: { 'Idempotency-Key': item.key } },
-          body: { message: item.text },
+          body: { message: item.text, attachments: item.attachments },
         }),
       );
       // Shown as sent at once; its message.created event (before or after this) replaces it in place.
@@ -297,6 +297,7 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
         user_id: me.user_id,
         user_name: me.user_name,
         text: item.text,
+        attachments: item.attachments,
         created_at: new Date().toISOString(),
       };
       scrollIntent.current = { to: 'bottom' };

@@ -200,7 +200,7 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     expect(await shownTexts(alice.page)).to.deep.equal(['only once, please']);
   });
 
-  it('shows an image attachment by its URL and a link by its title', async function () {
+  it('shows an image attachment by its URL and a link by its title, and attaches both from the composer', async function () {
     this.timeout(60_000);
     const alice = await t!.registerUser('alice');
     const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
@@ -242,6 +242,28 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     const link = item.getByTestId('attachment-link');
     expect(await link.textContent()).to.equal('Route to the café');
     expect(await link.getAttribute('href')).to.equal('https://maps.example/route');
+
+    // Bob attaches from the composer: an image (its size learnt by loading it) and a titled link.
+    await bob.page.getByTestId('attach-toggle').click();
+    await bob.page.getByTestId('attach-url').fill(image);
+    await bob.page.getByTestId('composer').fill('same place?');
+    await bob.page.getByTestId('composer').press('Enter');
+    await bob.page
+      .getByTestId('message-item')
+      .filter({ hasText: 'same place?' })
+      .getByTestId('attachment-image')
+      .waitFor();
+    await bob.page.getByTestId('attach-toggle').click();
+    await bob.page.getByTestId('attach-url').fill('https://maps.example/other');
+    await bob.page.getByTestId('attach-title').fill('Another way');
+    await bob.page.getByTestId('attach-url').press('Enter');
+    await bob.page.getByTestId('attachment-link').filter({ hasText: 'Another way' }).waitFor();
+    const history = await t!.history(alice, chatId);
+    const stored = history.data!.messages.slice(1).map((m) => ({ text: m.text, attachments: m.attachments }));
+    expect(stored).to.deep.equal([
+      { text: 'same place?', attachments: [{ type: 'image', url: image, width: 1, height: 1 }] },
+      { text: '', attachments: [{ type: 'link', url: 'https://maps.example/other', title: 'Another way' }] },
+    ]);
   });
 
   it('lists a chat’s members and lets one leave: gone from their list, and from the others’ members', async function () {
