@@ -10,7 +10,8 @@ import {
   type StreamEvent,
 } from './api.ts';
 import { Composer, type Pending, PendingItem } from './Composer.tsx';
-import { loadNewest, loadOlder, mergeLoaded, prepend, upsert } from './history.ts';
+import { loadNewest, loadOlder } from './history.ts';
+import { mergeLoaded, prepend, upsert } from './merge.ts';
 import { Members } from './Members.tsx';
 import { MessageItem } from './MessageItem.tsx';
 
