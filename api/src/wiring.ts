@@ -40,6 +40,9 @@ import { IdempotencyRepository } from './idempotency/idempotency.repository.ts';
 import { createIdempotency } from './idempotency/idempotency.ts';
 import { HistoryCache } from './messages/history-cache.ts';
 import { messagesHandlers } from './messages/messages.handlers.ts';
+import { reactionsHandlers } from './reactions/reactions.handlers.ts';
+import { ReactionsRepository } from './reactions/reactions.repository.ts';
+import { ReactionsService } from './reactions/reactions.service.ts';
 import { searchHandlers } from './search/search.handlers.ts';
 import { SearchService } from './search/search.service.ts';
 import { MessagesRepository } from './messages/messages.repository.ts';
@@ -125,6 +128,7 @@ export async function buildKoa(
     events,
   );
   const messages = new MessagesService(new MessagesRepository(database.db), access, historyCache, events);
+  const reactions = new ReactionsService(new ReactionsRepository(database.db), access, historyCache, events);
   const direct = new DirectService(chatsRepository, accounts, messages, events);
   const readMarkers = new ReadMarkersService(new ReadMarkersRepository(database.db), access, events);
   const typing = new TypingService(
@@ -151,6 +155,7 @@ export async function buildKoa(
     ...authHandlers(auth),
     ...chatsHandlers(chats, members),
     ...messagesHandlers(messages, idempotent),
+    ...reactionsHandlers(reactions),
     ...searchHandlers(search),
     ...directHandlers(direct, idempotent),
     ...usersHandlers(usersService),
