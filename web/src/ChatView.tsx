@@ -300,6 +300,12 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
         text: item.text,
         attachments: item.attachments,
         created_at: new Date().toISOString(),
+        // Until its event brings the API's version (mentions are the API's to find).
+        reply_to: null,
+        reply_count: 0,
+        last_reply_at: null,
+        reactions: [],
+        mentions: [],
       };
       scrollIntent.current = { to: 'bottom' };
       setMessages((shown) => (shown.some((m) => m.message_id === message_id) ? shown : upsert(shown, sent)));

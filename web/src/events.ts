@@ -13,6 +13,11 @@ const TYPES: readonly EventType[] = [
   'typing',
   'resync',
 ];
+/**
+ * Events the client does not show yet (threads and reactions): their ids still move the cursor, so
+ * a reconnect does not have them replayed.
+ */
+const CURSOR_ONLY = ['message.thread_updated', 'reaction.added', 'reaction.removed'] as const;
 
 /** How long to wait before reconnecting, so a restarting API is not hammered. */
 const RETRY_MS = 1000;
@@ -66,6 +71,11 @@ export class EventStream {
       source.close();
       this.retry();
     };
+    for (const type of CURSOR_ONLY) {
+      source.addEventListener(type, (event) => {
+        if (event.lastEventId) this.lastEventId = event.lastEventId;
+      });
+    }
     for (const type of TYPES) {
       source.addEventListener(type, (event) => {
         if (event.lastEventId) this.lastEventId = event.lastEventId;

@@ -16,6 +16,11 @@ function message(id: string, text = `text ${id}`): Message {
     user_name: 'alice',
     text,
     created_at: '2026-12-03T12:00:00.000Z',
+    reply_to: null,
+    reply_count: 0,
+    last_reply_at: null,
+    reactions: [],
+    mentions: [],
   };
 }
 const ids = (messages: Message[]) => messages.map((m) => m.message_id);
