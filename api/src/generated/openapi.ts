@@ -209,7 +209,10 @@ export interface paths {
         put?: never;
         /**
          * Start a session
-         * @description Answers a new session token. A wrong name and a wrong password get the same answer.
+         * @description Answers a new session token. A wrong name and a wrong password get the same answer, at the
+         *     same cost (an unknown name is verified against a decoy hash). Passwords are argon2id hashes
+         *     (m = 19 MiB, t = 2, p = 1 by default); a bounded number are computed at once, and a login
+         *     beyond the queue is answered 503 with `Retry-After`.
          *     *Added to the original API.*
          */
         post: operations["login"];
@@ -1782,10 +1785,16 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `service-unavailable`: a dependency (the database or the store) does not answer. */
+        /**
+         * @description `service-unavailable`: a dependency (the database or the store) does not answer; or, on the
+         *     operations that hash a password (register, login, password change), more are waiting for a
+         *     hash than the server queues (`PASSWORD_HASH_QUEUE`): then `Retry-After` says when to try again.
+         */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                /** @description Seconds after which the request may succeed (sent when the server refused load). */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
