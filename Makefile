@@ -25,10 +25,9 @@ install: ## Install dependencies (npm ci) when node_modules is missing or older 
 # variables already set in the environment win over it (Node's --env-file).
 ENV_FILE_FLAG := $(if $(wildcard .env),--env-file=.env)
 
-run-dev: install ## Run the API with reload on change (embedded default unless *_URL are set; reads .env)
+run-dev: install ## Run the API and the web client, each rebuilt on change (embedded default unless *_URL are set; reads .env)
 	npx tsx $(ENV_FILE_FLAG) shared/src/check-config.ts
-	@node scripts/build-web.mjs --if-stale
-	npx tsx watch $(ENV_FILE_FLAG) --clear-screen=false api/src/main.ts
+	node scripts/dev.mjs $(ENV_FILE_FLAG)
 
 start: install ## Run the API (and a consumer with an amqp:// AMQP_URL) in the foreground, supervised; reads .env
 	@node scripts/build.mjs --if-stale

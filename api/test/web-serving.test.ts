@@ -1,6 +1,6 @@
 /** The built web client served at / and /assets/{asset} (web/dist), and what / says without a build. */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { brotliDecompressSync } from 'node:zlib';
@@ -74,5 +74,27 @@ describe('WebClient (web/dist read from disk)', () => {
     expect(brotliDecompressSync(script!.bodies.br).toString()).to.equal('console.log(1)');
     expect(await web.asset('notes.txt')).to.equal(undefined);
     expect(await web.asset('__proto__')).to.equal(undefined);
+  });
+
+  it('serves a rebuild from the next page request on, with the new build’s files', async () => {
+    const web = new WebClient(dist);
+    mkdirSync(path.join(dist, 'assets'));
+    writeFileSync(path.join(dist, 'index.html'), '<script src="/assets/index-old.js"></script>');
+    writeFileSync(path.join(dist, 'assets', 'index-old.js'), 'old()');
+    const first = await web.page();
+    expect(brotliDecompressSync(first!.bodies.br).toString()).to.contain('index-old.js');
+
+    // What Vite's watch mode does on a change: a new page naming new files (written a moment later).
+    rmSync(path.join(dist, 'assets', 'index-old.js'));
+    writeFileSync(path.join(dist, 'assets', 'index-new.js'), 'updated()');
+    writeFileSync(path.join(dist, 'index.html'), '<script src="/assets/index-new.js"></script>');
+    utimesSync(path.join(dist, 'index.html'), new Date(), new Date(Date.now() + 5000));
+    // A file of the new build is found even before a page request has seen the build.
+    const script = await web.asset('index-new.js');
+    expect(brotliDecompressSync(script!.bodies.br).toString()).to.equal('updated()');
+    const second = await web.page();
+    expect(brotliDecompressSync(second!.bodies.br).toString()).to.contain('index-new.js');
+    expect(second!.etag).to.not.equal(first!.etag);
+    expect(await web.asset('index-old.js')).to.equal(undefined);
   });
 });

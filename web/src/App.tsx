@@ -1,78 +1,122 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, type Chat, data, type Message, problem, session, whenSessionEnds } from './api.ts';
+import {
+  api,
+  type Chat,
+  data,
+  problem,
+  type Profile,
+  type ReadPosition,
+  session,
+  type StreamEvent,
+  whenSessionEnds,
+} from './api.ts';
 import { ChatList } from './ChatList.tsx';
 import { ChatView } from './ChatView.tsx';
-import { EventStream, type EventType } from './events.ts';
+import { DirectDraft } from './DirectDraft.tsx';
+import { EventStream } from './events.ts';
 import { Login } from './Login.tsx';
+import { Search } from './Search.tsx';
 
-const USER_KEY = 'messenger.user';
+/** What the main pane shows: a chat (perhaps at a message), or a direct conversation not yet begun. */
+type Opened =
+  | { kind: 'chat'; chatId: string; focus?: string; visit: number }
+  | { kind: 'direct'; userName: string }
+  | undefined;
+
+/** Bursts of events (a busy chat) cost one chat-list read, not one each. */
+const REFRESH_COALESCE_MS = 50;
 
 /** The whole client: the login form without a session, the chats and the open chat with one. */
 export function App() {
   const [loggedIn, setLoggedIn] = useState(session.get() !== null);
-  const [userName, setUserName] = useState(localStorage.getItem(USER_KEY) ?? '');
+  const [me, setMe] = useState<Profile>();
   const [chats, setChats] = useState<Chat[]>([]);
-  const [openChatId, setOpenChatId] = useState<string>();
-  const [messages, setMessages] = useState<Message[]>([]);
+  const [opened, setOpened] = useState<Opened>();
   const [reconnecting, setReconnecting] = useState(false);
   const [error, setError] = useState('');
   // Read by the event handler, which lives as long as the stream.
-  const openRef = useRef<string>();
-  openRef.current = openChatId;
+  const meRef = useRef(me);
+  meRef.current = me;
+  const listeners = useRef(new Set<(event: StreamEvent) => void>());
+  const refresh = useRef<{ timer?: ReturnType<typeof setTimeout>; seq: number }>({ seq: 0 });
 
   useEffect(() => whenSessionEnds(() => setLoggedIn(false)), []);
 
   const refreshChats = useCallback(async () => {
+    clearTimeout(refresh.current.timer);
+    const seq = ++refresh.current.seq;
     try {
-      setChats(data(await api.GET('/v1/chats', { params: { query: { limit: 100 } } })).chats);
+      const list = data(await api.GET('/v1/chats', { params: { query: { limit: 100 } } })).chats;
+      // An older read that answers late must not undo a newer one.
+      if (seq !== refresh.current.seq) return;
+      setChats(list);
       // The list is current again: an earlier failure (the API unreachable) no longer applies.
       setError('');
     } catch (err) {
-      setError(problem(err));
+      if (seq === refresh.current.seq) setError(problem(err));
     }
   }, []);
 
-  /** Marks the chat read up to its newest message, so its unread count drops to zero. */
-  const markRead = useCallback(
-    async (chatId: string, messageId: string) => {
-      try {
-        data(
-          await api.POST('/v1/chats/{chat_id}/read', {
-            params: { path: { chat_id: chatId } },
-            body: { message_id: messageId },
-          }),
-        );
-      } catch (err) {
-        setError(problem(err));
-      }
-      await refreshChats();
-    },
-    [refreshChats],
-  );
+  const scheduleRefresh = useCallback(() => {
+    clearTimeout(refresh.current.timer);
+    refresh.current.timer = setTimeout(() => void refreshChats(), REFRESH_COALESCE_MS);
+  }, [refreshChats]);
+
+  const subscribe = useCallback((listener: (event: StreamEvent) => void) => {
+    listeners.current.add(listener);
+    return () => void listeners.current.delete(listener);
+  }, []);
+
+  const onRead = useCallback((chatId: string, position: ReadPosition) => {
+    setChats((list) =>
+      list.map((c) =>
+        c.chat_id === chatId
+          ? { ...c, unread_count: position.unread_count, last_read_message_id: position.last_read_message_id }
+          : c,
+      ),
+    );
+  }, []);
+
+  /** The chat is gone for this person (left, removed, deleted): out of the list, closed if open. */
+  const forget = useCallback((chatId: string) => {
+    setChats((list) => list.filter((c) => c.chat_id !== chatId));
+    setOpened((now) => (now?.kind === 'chat' && now.chatId === chatId ? undefined : now));
+  }, []);
 
   const onEvent = useCallback(
-    (type: EventType, payload: Record<string, unknown>) => {
-      const chatId = payload.chat_id as string | undefined;
-      if (type === 'message.created' && chatId && chatId === openRef.current) {
-        const message = payload.message as Message;
-        // A reconnect resumes after the last event seen, but a message may also come from a reload.
-        setMessages((shown) =>
-          shown.some((m) => m.message_id === message.message_id) ? shown : [...shown, message],
-        );
-        void markRead(chatId, message.message_id);
-        return;
-      }
-      if (type === 'message.deleted' && chatId === openRef.current) {
-        setMessages((shown) => shown.filter((m) => m.message_id !== payload.message_id));
+    (event: StreamEvent) => {
+      for (const listener of listeners.current) listener(event);
+      switch (event.type) {
+        case 'typing':
+          return;
+        case 'chat.read':
+          onRead(event.payload.chat_id, event.payload);
+          return;
+        case 'chat.deleted':
+          forget(event.payload.chat_id);
+          return;
+        case 'chat.member_removed':
+          if (event.payload.user_id === meRef.current?.user_id) {
+            forget(event.payload.chat_id);
+            return;
+          }
+          break;
       }
       // Unread counts, last messages and the order are the API's: ask again rather than recount.
-      void refreshChats();
+      scheduleRefresh();
     },
-    [markRead, refreshChats],
+    [forget, onRead, scheduleRefresh],
   );
 
   useEffect(() => {
     if (!loggedIn) return;
+    void (async () => {
+      try {
+        setMe(data(await api.GET('/v1/users/me')));
+      } catch (err) {
+        setError(problem(err));
+      }
+    })();
     void refreshChats();
     const stream = new EventStream(onEvent, (down) => {
       setReconnecting(down);
@@ -83,25 +127,35 @@ export function App() {
     return () => stream.close();
   }, [loggedIn, onEvent, refreshChats]);
 
-  useEffect(() => {
-    if (!openChatId) return;
-    setMessages([]);
-    void (async () => {
-      try {
-        const page = data(
-          await api.GET('/v1/chats/{chat_id}/messages', {
-            params: { path: { chat_id: openChatId }, query: { order: 'desc', limit: 50 } },
-          }),
-        );
-        const oldestFirst = [...page.messages].reverse();
-        setMessages(oldestFirst);
-        const newest = oldestFirst.at(-1);
-        if (newest) await markRead(openChatId, newest.message_id);
-      } catch (err) {
-        setError(problem(err));
+  const openChat = useCallback((chatId: string, focus?: string) => {
+    setOpened((now) => {
+      const visit = now?.kind === 'chat' ? now.visit : 0;
+      // The chat already open stays as it is, unless a message in it is to be shown.
+      if (now?.kind === 'chat' && now.chatId === chatId && focus === undefined) return now;
+      return { kind: 'chat', chatId, focus, visit: visit + 1 };
+    });
+  }, []);
+
+  /** Opens the direct conversation with a person: their chat if they have written, else a draft. */
+  async function openDirect(userName: string): Promise<string | undefined> {
+    try {
+      const page = data(
+        await api.GET('/v1/direct/{user_name}/messages', {
+          params: { path: { user_name: userName }, query: { limit: 1, order: 'desc' } },
+        }),
+      );
+      const chatId = page.messages[0]?.chat_id;
+      if (chatId === undefined) {
+        setOpened({ kind: 'direct', userName });
+        return undefined;
       }
-    })();
-  }, [openChatId, markRead]);
+      if (!chats.some((c) => c.chat_id === chatId)) await refreshChats();
+      openChat(chatId);
+      return undefined;
+    } catch (err) {
+      return problem(err);
+    }
+  }
 
   async function logout() {
     try {
@@ -117,21 +171,22 @@ export function App() {
   if (!loggedIn) {
     return (
       <Login
-        onLoggedIn={(name) => {
-          localStorage.setItem(USER_KEY, name);
-          setUserName(name);
-          setOpenChatId(undefined);
+        onLoggedIn={() => {
+          setMe(undefined);
+          setChats([]);
+          setOpened(undefined);
           setLoggedIn(true);
         }}
       />
     );
   }
-  const openChat = chats.find((c) => c.chat_id === openChatId);
+  const chat = opened?.kind === 'chat' ? chats.find((c) => c.chat_id === opened.chatId) : undefined;
   return (
     <div class="app">
       <header class="top">
-        <strong>{userName}</strong>
-        <button data-testid="logout" type="button" onClick={() => void logout()}>
+        <strong data-testid="me">{me?.user_name}</strong>
+        <Search chats={chats} onOpen={openChat} />
+        <button data-testid="logout" type="button" class="secondary" onClick={() => void logout()}>
           Log out
         </button>
       </header>
@@ -145,18 +200,39 @@ export function App() {
           {error}
         </p>
       )}
-      <main class={openChat ? 'main chat-open' : 'main'}>
+      <main class={opened ? 'main chat-open' : 'main'}>
         <ChatList
           chats={chats}
-          openChatId={openChatId}
-          onOpen={setOpenChatId}
+          openChatId={chat?.chat_id}
+          onOpen={(chatId) => openChat(chatId)}
           onCreated={(chatId) => {
-            setOpenChatId(chatId);
+            openChat(chatId);
             void refreshChats();
           }}
+          onDirect={openDirect}
         />
-        {/* Keyed by chat, so a draft and its Idempotency-Key never carry over to another chat. */}
-        {openChat && <ChatView key={openChat.chat_id} chat={openChat} messages={messages} />}
+        {/* Keyed by chat and visit: a draft never carries over to another chat, and opening a
+            search result reloads the history down to it. */}
+        {chat && me && opened?.kind === 'chat' && (
+          <ChatView
+            key={`${chat.chat_id}:${opened.visit}`}
+            chat={chat}
+            me={me}
+            focusMessageId={opened.focus}
+            subscribe={subscribe}
+            onRead={onRead}
+            onLeft={forget}
+          />
+        )}
+        {opened?.kind === 'direct' && (
+          <DirectDraft
+            key={opened.userName}
+            userName={opened.userName}
+            onCreated={(chatId) => {
+              void refreshChats().then(() => openChat(chatId));
+            }}
+          />
+        )}
       </main>
     </div>
   );

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Chat, data, problem } from './api.ts';
 
 interface Props {
@@ -6,13 +6,27 @@ interface Props {
   openChatId: string | undefined;
   onOpen: (chatId: string) => void;
   onCreated: (chatId: string) => void;
+  /** Open the direct conversation with this person (it may not exist yet). */
+  onDirect: (userName: string) => Promise<string | undefined>;
 }
 
 /** The person's chats, most recently active first (as the API lists them), and a new-chat form. */
-export function ChatList({ chats, openChatId, onOpen, onCreated }: Props) {
+export function ChatList({ chats, openChatId, onOpen, onCreated, onDirect }: Props) {
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
+  const [peer, setPeer] = useState('');
   const [error, setError] = useState('');
+  const nameInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (creating) nameInput.current?.focus();
+  }, [creating]);
+
+  async function direct() {
+    setError('');
+    const failed = await onDirect(peer.trim());
+    if (failed) setError(failed);
+    else setPeer('');
+  }
 
   async function create() {
     setError('');
@@ -34,6 +48,9 @@ export function ChatList({ chats, openChatId, onOpen, onCreated }: Props) {
       {creating && (
         <form
           class="row"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setCreating(false);
+          }}
           onSubmit={(e) => {
             e.preventDefault();
             void create();
@@ -41,6 +58,7 @@ export function ChatList({ chats, openChatId, onOpen, onCreated }: Props) {
         >
           <input
             data-testid="new-chat-name"
+            ref={nameInput}
             aria-label="Chat name"
             placeholder="Chat name"
             value={name}
@@ -51,6 +69,24 @@ export function ChatList({ chats, openChatId, onOpen, onCreated }: Props) {
           </button>
         </form>
       )}
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (peer.trim() !== '') void direct();
+        }}
+      >
+        <input
+          data-testid="direct-user-name"
+          aria-label="Write to a person (user name)"
+          placeholder="Write to (user name)"
+          value={peer}
+          onInput={(e) => setPeer(e.currentTarget.value)}
+        />
+        <button data-testid="direct-open" type="submit">
+          Open
+        </button>
+      </form>
       {error && (
         <p class="error" role="alert">
           {error}
@@ -64,9 +100,13 @@ export function ChatList({ chats, openChatId, onOpen, onCreated }: Props) {
               data-testid="chat-item"
               data-chat-id={chat.chat_id}
               class={chat.chat_id === openChatId ? 'chat open' : 'chat'}
+              aria-current={chat.chat_id === openChatId ? 'true' : undefined}
               onClick={() => onOpen(chat.chat_id)}
             >
-              <span class="chat-name">{chat.chat_name}</span>
+              <span class="chat-name">
+                {chat.kind === 'direct' && <span aria-label="direct conversation">@ </span>}
+                {chat.chat_name}
+              </span>
               {chat.unread_count > 0 && (
                 <span class="unread" data-testid="unread-count" aria-label="unread messages">
                   {chat.unread_count}

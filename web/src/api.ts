@@ -2,8 +2,31 @@ import createClient, { type Middleware } from 'openapi-fetch';
 // Types only: the client is typed by the contract and nothing of the API's code reaches the bundle.
 import type { components, paths } from '../../api/src/generated/openapi.ts';
 
-export type Chat = components['schemas']['Chat'];
-export type Message = components['schemas']['Message'];
+type Schemas = components['schemas'];
+export type Chat = Schemas['Chat'];
+export type Message = Schemas['Message'];
+export type Attachment = Schemas['Attachment'];
+export type Member = Schemas['ChatMember'];
+export type SearchHit = Schemas['SearchHit'];
+export type Profile = Schemas['UserProfile'];
+export type ReadPosition = Schemas['ReadPosition'];
+
+/** What each event of GET /v1/events carries (openapi.yaml, `x-events`). */
+export interface EventPayloads {
+  'message.created': Schemas['MessageEvent'];
+  'message.edited': Schemas['MessageEvent'];
+  'message.deleted': Schemas['MessageDeletedEvent'];
+  'chat.created': Schemas['ChatCreatedEvent'];
+  'chat.member_added': Schemas['MemberAddedEvent'];
+  'chat.member_removed': Schemas['MemberRemovedEvent'];
+  'chat.deleted': Schemas['ChatDeletedEvent'];
+  'chat.read': Schemas['ChatReadEvent'];
+  typing: Schemas['TypingEvent'];
+  resync: Schemas['ResyncEvent'];
+}
+export type EventType = keyof EventPayloads;
+/** One event off the stream, its payload typed by its type. */
+export type StreamEvent = { [T in EventType]: { type: T; payload: EventPayloads[T] } }[EventType];
 
 /** The API's address: the page's own origin unless the build names another (VITE_API_URL). */
 export const API_URL: string = import.meta.env.VITE_API_URL ?? location.origin;

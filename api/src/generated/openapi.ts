@@ -102,7 +102,8 @@ export interface paths {
          * @description The single-page chat client built from `web/` (`npm run build -w web`), served by the API
          *     itself so it calls the API on its own origin (no CORS, no CDN). Revalidated on every load
          *     (`no-cache` with an `ETag`), so a browser never keeps an old build: it loads the one this API
-         *     process serves, read from `web/dist` on its first request (a rebuild shows after a restart).
+         *     process serves from `web/dist`, read on its first request and again whenever the build is
+         *     rewritten (a rebuild shows at the next load, with no restart).
          */
         get: operations["getWebClient"];
         put?: never;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { projectRoot } from '@messenger/shared';
 import { type Asset, encodings } from './docs-assets.ts';
@@ -31,6 +31,8 @@ export const NOT_BUILT_PAGE = `<!doctype html>
 `;
 
 interface Build {
+  /** When the page file was written: a different time means a new build to read. */
+  written: number;
   page: Asset;
   /** A Map, so a name such as `__proto__` finds nothing rather than an inherited property. */
   assets: Map<string, Asset>;
@@ -44,7 +46,8 @@ function etagOf(body: Buffer): string {
  * The built web client in web/dist: its page and the files of web/dist/assets, read on first
  * request and compressed once each. Only names listed in that folder are served (no path is ever
  * built from a request). While there is no build, every request looks again, so building the client
- * while the API runs is enough.
+ * while the API runs is enough; and each page request checks when the page file was written (one
+ * `stat`), so a rebuild (`make run-dev` rebuilds on every change) is served from the next load on.
  */
 export class WebClient {
   private build: Promise<Build | undefined> | undefined;
@@ -53,12 +56,26 @@ export class WebClient {
 
   /** The page, or `undefined` when the client is not built. */
   async page(): Promise<Asset | undefined> {
+    await this.forgetIfRebuilt();
     return (await this.load())?.page;
   }
 
   /** The asset of that name, or `undefined` when the build has no such file. */
   async asset(name: string): Promise<Asset | undefined> {
-    return (await this.load())?.assets.get(name);
+    const found = (await this.load())?.assets.get(name);
+    if (found) return found;
+    // A page of a newer build may ask for its files before any page request saw that build.
+    return (await this.forgetIfRebuilt()) ? (await this.load())?.assets.get(name) : undefined;
+  }
+
+  /** Drops the build read before when the page file has been written since; answers whether it did. */
+  private async forgetIfRebuilt(): Promise<boolean> {
+    const loaded = this.build && (await this.build);
+    if (!loaded) return false;
+    const written = await writtenAt(this.dist);
+    if (written === loaded.written) return false;
+    this.build = undefined;
+    return true;
   }
 
   private load(): Promise<Build | undefined> {
@@ -75,9 +92,16 @@ export class WebClient {
   }
 }
 
+/** When web/dist/index.html was last written, or `undefined` when there is none. */
+async function writtenAt(dist: string): Promise<number | undefined> {
+  return (await stat(path.join(dist, 'index.html')).catch(() => undefined))?.mtimeMs;
+}
+
 async function readBuild(dist: string): Promise<Build | undefined> {
   let html: Buffer;
+  let written: number | undefined;
   try {
+    written = await writtenAt(dist);
     html = await readFile(path.join(dist, 'index.html'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -99,5 +123,5 @@ async function readBuild(dist: string): Promise<Build | undefined> {
     }),
   );
   const assets = new Map(entries);
-  return { page, assets };
+  return { written: written ?? 0, page, assets };
 }
