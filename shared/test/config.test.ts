@@ -61,7 +61,7 @@ describe('config', () => {
           resultTtlSeconds: 300,
           pendingTtlSeconds: 3600,
         },
-        auth: { disabled: false, sessionTtlSeconds: 3600, sessionTouchSeconds: 60 },
+        auth: { disabled: false, sessionTtlSeconds: 3600, sessionTouchSeconds: 60, accountNameGraceDays: 30 },
         http: { corsOrigins: [], bodyLimitBytes: 65536, jsonMaxDepth: 32, shutdownTimeoutMs: 10_000 },
         throttling: {
           enabled: true,
@@ -210,7 +210,7 @@ describe('config', () => {
           resultTtlSeconds: 60,
           pendingTtlSeconds: 120,
         },
-        auth: { disabled: true, sessionTtlSeconds: 7200, sessionTouchSeconds: 0 },
+        auth: { disabled: true, sessionTtlSeconds: 7200, sessionTouchSeconds: 0, accountNameGraceDays: 30 },
         http: {
           corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
           bodyLimitBytes: 2048,

@@ -74,7 +74,7 @@ export function ChatList({ chats, openChatId, onOpen, onCreated }: Props) {
               )}
               {chat.last_message && (
                 <span class="last">
-                  {chat.last_message.user_name}: {chat.last_message.text}
+                  {chat.last_message.user_name ?? 'deleted user'}: {chat.last_message.text}
                 </span>
               )}
             </button>

@@ -87,7 +87,7 @@ export function ChatView({ chat, messages }: Props) {
       <ol class="messages" data-testid="message-list" ref={list}>
         {messages.map((m) => (
           <li key={m.message_id} data-testid="message-item" data-message-id={m.message_id}>
-            <span class="author">{m.user_name}</span>
+            <span class="author">{m.user_name ?? 'deleted user'}</span>
             <span class="text">{m.text}</span>
             <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleTimeString()}</time>
           </li>

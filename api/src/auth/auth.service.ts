@@ -13,6 +13,8 @@ export interface AuthSettings {
   sessionTouchSeconds: number;
   /** AUTH_DISABLED mode: names are taken exactly as old clients send them (no normalising). */
   exactNames: boolean;
+  /** ACCOUNT_NAME_GRACE_DAYS: how long a deleted account's name stays taken. */
+  accountNameGraceDays: number;
 }
 
 /** What the store keeps per live session (the fast path). */
@@ -52,6 +54,7 @@ export class AuthService {
     const exact = this.settings.exactNames;
     const userName = exact ? rawName : normalizeUserName(rawName);
     const hash = await argon2.hash(password, { type: argon2.argon2id });
+    if (!exact) await this.accounts.releaseDeletedName(userName, this.settings.accountNameGraceDays);
     const user = await this.accounts.insert(userName, hash, !exact);
     if (!user) throw new AppError('user-already-exists', `user_name "${userName}" is taken`);
     return user.id;
@@ -220,6 +223,49 @@ export class AuthService {
     await this.tombstone(ended);
     this.announceEnded(ended);
     return ended.length;
+  }
+
+  /**
+   * Re-authentication for what a session alone must not do (deleting the account): 403, not 401, on
+   * a wrong password, as for a password change.
+   */
+  async requirePassword(userId: string, password: string): Promise<void> {
+    const user = await this.accounts.findById(userId);
+    if (!user?.password_hash || !(await argon2.verify(user.password_hash, password))) {
+      throw new AppError('forbidden', 'password is wrong');
+    }
+  }
+
+  /**
+   * Ends the user's running sessions in the store first (503 when it does not answer, and nothing
+   * has changed), for a change that ends them in the database next (account deletion): from here
+   * on no instance accepts them, even while the database change runs. Answers the hashes, for
+   * `endedInDatabase` or `restoreSessions`.
+   */
+  async endSessionsFirstInStore(userId: string): Promise<string[]> {
+    const hashes = await this.sessions.runningTokenHashes(userId);
+    await this.tombstone(hashes);
+    return hashes;
+  }
+
+  /**
+   * After the database change: ends in the store any session it ended that started meanwhile (best
+   * effort: the database already refuses them on the slow path), and closes every stream of them.
+   */
+  async endedInDatabase(endedFirst: string[], endedInDatabase: string[]): Promise<void> {
+    const first = new Set(endedFirst);
+    const late = endedInDatabase.filter((hash) => !first.has(hash));
+    await this.tombstone(late).catch((err: unknown) =>
+      this.log.error({ err }, 'could not end late sessions in the store: they end at their store expiry'),
+    );
+    this.announceEnded([...new Set([...endedFirst, ...endedInDatabase])]);
+  }
+
+  /** Takes back `endSessionsFirstInStore` when the database change failed: the sessions go on. */
+  async restoreSessions(tokenHashes: string[]): Promise<void> {
+    await Promise.all(tokenHashes.map((hash) => this.store.del(sessionStoreKey(hash)))).catch(
+      (err: unknown) => this.log.error({ err }, 'could not restore sessions: they must log in again'),
+    );
   }
 
   /** Ends every session of the caller, this one included. Answers how many it ended. */

@@ -56,6 +56,17 @@ export class SessionsRepository {
       .execute();
   }
 
+  /** The token hashes of the user's sessions that have not ended (expired or not). */
+  async runningTokenHashes(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select('token_hash')
+      .where('user_id', '=', userId)
+      .where('ended_at', 'is', null)
+      .execute();
+    return rows.map((r) => r.token_hash);
+  }
+
   /**
    * Ends every running session of the user (but `exceptSessionId`); answers the token hashes of the
    * sessions it ended, whose store keys the caller must then tombstone.

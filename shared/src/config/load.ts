@@ -87,6 +87,7 @@ export function loadConfig(env: Env = process.env): Config {
         int('SESSION_TOUCH_SECONDS', 60, 0, 24 * 3600),
         Math.floor(sessionTtlSeconds / 2),
       ),
+      accountNameGraceDays: int('ACCOUNT_NAME_GRACE_DAYS', 30, 0, 3650),
     },
     http: {
       corsOrigins: origins('CORS_ORIGINS'),

@@ -90,6 +90,11 @@ export interface Config {
     readonly sessionTtlSeconds: number;
     /** SESSION_TOUCH_SECONDS: how stale `last_seen_at` in the database may get before it is written again. */
     readonly sessionTouchSeconds: number;
+    /**
+     * ACCOUNT_NAME_GRACE_DAYS: a deleted account's name (and its look-alikes) stays taken this many
+     * days, so no one can pose as the person who left right away (default 30; 0 frees it at once).
+     */
+    readonly accountNameGraceDays: number;
   };
   readonly http: {
     /**
