@@ -626,7 +626,8 @@ export interface paths {
          * Find people
          * @description Registered users, to find someone to talk to: by exact `user_name`, by `user_name_prefix`
          *     (case-sensitive), or all, sorted by `order_by` and `order`, paged by `limit` and `offset`
-         *     (at most 10000: narrow the search rather than page deeper). *Added to the original API.*
+         *     (at most 10000: narrow the search rather than page deeper). Deleted accounts are never
+         *     listed. *Added to the original API.*
          */
         get: operations["listUsers"];
         put?: never;
@@ -715,7 +716,8 @@ export interface paths {
         };
         /**
          * A user's profile
-         * @description The public profile of any user. *Added to the original API.*
+         * @description The public profile of any user; a deleted account is 404 `user-not-found`. *Added to the
+         *     original API.*
          */
         get: operations["getUser"];
         put?: never;
@@ -1065,7 +1067,8 @@ export interface components {
         };
         /**
          * @description A chat. `kind` is `group` (made with `POST /v1/chats`) or `direct` (made by the first
-         *     `POST /v1/direct/{user_name}/messages` of a pair; its `chat_name` is the two user names).
+         *     `POST /v1/direct/{user_name}/messages` of a pair; its `chat_name` is the two user names, and
+         *     `deleted user` once one of them has deleted their account).
          */
         Chat: {
             chat_id: components["schemas"]["Id"];
@@ -3022,6 +3025,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeadersTooLarge"];
