@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { EXPORT_BATCH } from '../src/accounts/account-export.service.ts';
+import type { AccountExportRepository } from '../src/accounts/account-export.repository.ts';
+import { AccountExportService, EXPORT_BATCH } from '../src/accounts/account-export.service.ts';
+import { Actor } from '../src/auth/actor.ts';
+import type { UsersService } from '../src/users/users.service.ts';
 import { expectError } from './support/expect-error.ts';
 import { TestContext, uniqueName } from './support/test-context.ts';
 
@@ -109,6 +112,50 @@ describe('accounts: exporting one (exportMe)', function () {
     expect(data).to.include.keys('exported_at', 'profile', 'chats', 'messages');
     expect(data!.chats).to.deep.equal([]);
     expect(data!.messages).to.deep.equal([]);
+  });
+
+  it('reads the next batch only when the reader has taken the one before (nothing held in memory)', async () => {
+    const calls: string[] = [];
+    const message = (chatId: string, seq: number) => ({
+      id: `${chatId}-${seq}`,
+      chat_id: chatId,
+      seq,
+      text: 'x',
+      created_at: new Date(0),
+      edited_at: null,
+      attachments: [],
+    });
+    const repository = {
+      chats: () => Promise.resolve([]),
+      messages: (_userId: string, after: { chatId: string; seq: number } | undefined) => {
+        calls.push(after ? `${after.chatId}/${after.seq}` : 'start');
+        const from = after?.seq ?? 0;
+        // Three full batches of 2, then a short one: the end.
+        return Promise.resolve(
+          from >= 6 ? [message('c', 7)] : [message('c', from + 1), message('c', from + 2)],
+        );
+      },
+    } as unknown as AccountExportRepository;
+    const users = {
+      me: () =>
+        Promise.resolve({
+          user_id: 'u',
+          user_name: 'alice',
+          display_name: null,
+          created_at: new Date(0).toISOString(),
+        }),
+    } as unknown as UsersService;
+    const { body } = await new AccountExportService(repository, users, 2).export(Actor.session('u'));
+    const reader = body[Symbol.asyncIterator]();
+    let text = '';
+    while (!text.includes('c-1')) text += String((await reader.next()).value);
+    // The first batch, and the one after it at most, read ahead while the client takes the first.
+    expect(calls.length).to.be.at.most(2);
+    expect(calls[0]).to.equal('start');
+    for (let r = await reader.next(); !r.done; r = await reader.next()) text += String(r.value);
+    expect(calls).to.deep.equal(['start', 'c/2', 'c/4', 'c/6']);
+    const doc = JSON.parse(text) as Export;
+    expect(doc.messages.map((m) => m.message_id)).to.deep.equal([1, 2, 3, 4, 5, 6, 7].map((n) => `c-${n}`));
   });
 
   describe('with AUTH_DISABLED=true', () => {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '@messenger/shared';
 
 export interface ExportChatRow {
@@ -57,14 +57,8 @@ export class AccountExportRepository {
       .selectFrom('messages')
       .select(['id', 'chat_id', 'seq', 'text', 'created_at', 'edited_at', 'attachments'])
       .where('user_id', '=', userId);
-    if (after) {
-      query = query.where((eb) =>
-        eb.or([
-          eb('chat_id', '>', after.chatId),
-          eb.and([eb('chat_id', '=', after.chatId), eb('seq', '>', after.seq)]),
-        ]),
-      );
-    }
+    // A row comparison, which PostgreSQL turns into one index range; an OR of the two cases is not.
+    if (after) query = query.where(sql<boolean>`(chat_id, seq) > (${after.chatId}::uuid, ${after.seq})`);
     return query.orderBy('chat_id').orderBy('seq').limit(limit).execute();
   }
 }

@@ -26,7 +26,11 @@ export class AccountExportService {
    */
   async export(actor: Actor): Promise<{ userId: string; body: Readable }> {
     const profile = await this.users.me(actor);
-    return { userId: profile.user_id, body: Readable.from(this.document(profile)) };
+    // One chunk (one batch) ahead at most: the reader's pace is the database's.
+    return {
+      userId: profile.user_id,
+      body: Readable.from(this.document(profile), { objectMode: true, highWaterMark: 1 }),
+    };
   }
 
   private async *document(profile: UserProfile): AsyncGenerator<string> {
