@@ -33,11 +33,10 @@ export class AccountDeletionService {
   async delete(caller: Extract<Caller, { kind: 'session' }>, password: string): Promise<void> {
     const userId = caller.userId;
     await this.auth.requirePassword(userId, password);
-    // The store first: no instance accepts a session of the account from here on.
-    const endedFirst = await this.auth.endSessionsFirstInStore(userId);
-    let outcome: { left: string[]; withMessages: string[]; endedSessions: string[] };
-    try {
-      outcome = await this.repository.transaction(async (trx) => {
+    // The store first (as logout-all): no instance accepts a session of the account from then on,
+    // and if the transaction fails, the sessions are given back and nothing has changed.
+    const outcome = await this.auth.endAllSessionsWith(userId, () =>
+      this.repository.transaction(async (trx) => {
         if (!(await this.repository.lockLive(trx, userId))) {
           throw new AppError('invalid-session-id', 'the account has been deleted');
         }
@@ -57,13 +56,9 @@ export class AccountDeletionService {
         await this.repository.clearAccount(trx, userId, this.nameGraceDays > 0, now);
         const endedSessions = await this.repository.endSessions(trx, userId, now);
         return { left, withMessages, endedSessions };
-      });
-    } catch (err) {
-      await this.auth.restoreSessions(endedFirst);
-      throw err;
-    }
+      }),
+    );
     this.events.committed();
-    await this.auth.endedInDatabase(endedFirst, outcome.endedSessions);
     // Written through, as a member who leaves: every instance refuses the chats to them at once.
     await Promise.all(outcome.left.map((chatId) => this.access.remember(chatId, userId, false)));
     // Cached history pages carry the author's name.

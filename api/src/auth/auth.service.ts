@@ -149,23 +149,10 @@ export class AuthService {
    * session is neither half-ended (alive in the database, dead in the store) nor revived later.
    */
   async logout(caller: Extract<Caller, { kind: 'session' }>): Promise<void> {
-    const key = sessionStoreKey(caller.tokenHash);
-    try {
-      await this.store.set(key, ENDED, this.settings.sessionTtlSeconds);
-    } catch (err) {
-      throw new AppError('service-unavailable', 'the session store does not answer: try again', {
-        cause: err,
-      });
-    }
-    try {
+    await this.endEverywhere([caller.tokenHash], async () => {
       await this.sessions.end(caller.sessionId, 'logout', new Date());
-    } catch (err) {
-      await this.store
-        .del(key)
-        .catch((e: unknown) => this.log.error({ err: e }, 'logout failed half-way: the session stays ended'));
-      throw err;
-    }
-    this.announceEnded([caller.tokenHash]);
+      return [caller.tokenHash];
+    });
   }
 
   /**
@@ -197,8 +184,8 @@ export class AuthService {
   }
 
   /**
-   * Changes the caller's password and ends every other session of theirs, in the database (with the
-   * new hash, in one transaction) and then in the store. Answers how many sessions it ended.
+   * Changes the caller's password and ends every other session of theirs, everywhere (the database's
+   * part, with the new hash, in one transaction) or not at all. Answers how many sessions it ended.
    */
   async changePassword(
     caller: Extract<Caller, { kind: 'session' }>,
@@ -210,18 +197,20 @@ export class AuthService {
       // 403, not 401: the session is fine, and a client must not read this as "log in again".
       throw new AppError('forbidden', 'old_password is wrong');
     }
+    const currentHash = user.password_hash;
     const newHash = await argon2.hash(newPassword, { type: argon2.argon2id });
-    const ended = await this.accounts.changePassword(
-      caller.userId,
-      user.password_hash,
-      newHash,
-      caller.sessionId,
-      'password-changed',
-      new Date(),
+    const running = await this.sessions.runningTokenHashes(caller.userId, caller.sessionId);
+    const ended = await this.endEverywhere(running, () =>
+      this.accounts.changePassword(
+        caller.userId,
+        currentHash,
+        newHash,
+        caller.sessionId,
+        'password-changed',
+        new Date(),
+      ),
     );
     if (!ended) throw new AppError('forbidden', 'old_password is wrong (the password changed meanwhile)');
-    await this.tombstone(ended);
-    this.announceEnded(ended);
     return ended.length;
   }
 
@@ -237,43 +226,29 @@ export class AuthService {
   }
 
   /**
-   * Ends the user's running sessions in the store first (503 when it does not answer, and nothing
-   * has changed), for a change that ends them in the database next (account deletion): from here
-   * on no instance accepts them, even while the database change runs. Answers the hashes, for
-   * `endedInDatabase` or `restoreSessions`.
+   * Ends every running session of the user everywhere, for a change whose database step ends them
+   * (account deletion), or changes nothing: as logout-all, the store's tombstones go first and are
+   * taken back if `endInDatabase` fails. Answers what `endInDatabase` answered.
    */
-  async endSessionsFirstInStore(userId: string): Promise<string[]> {
-    const hashes = await this.sessions.runningTokenHashes(userId);
-    await this.tombstone(hashes);
-    return hashes;
-  }
-
-  /**
-   * After the database change: ends in the store any session it ended that started meanwhile (best
-   * effort: the database already refuses them on the slow path), and closes every stream of them.
-   */
-  async endedInDatabase(endedFirst: string[], endedInDatabase: string[]): Promise<void> {
-    const first = new Set(endedFirst);
-    const late = endedInDatabase.filter((hash) => !first.has(hash));
-    await this.tombstone(late).catch((err: unknown) =>
-      this.log.error({ err }, 'could not end late sessions in the store: they end at their store expiry'),
-    );
-    this.announceEnded([...new Set([...endedFirst, ...endedInDatabase])]);
-  }
-
-  /** Takes back `endSessionsFirstInStore` when the database change failed: the sessions go on. */
-  async restoreSessions(tokenHashes: string[]): Promise<void> {
-    await Promise.all(tokenHashes.map((hash) => this.store.del(sessionStoreKey(hash)))).catch(
-      (err: unknown) => this.log.error({ err }, 'could not restore sessions: they must log in again'),
-    );
+  async endAllSessionsWith<T extends { endedSessions: string[] }>(
+    userId: string,
+    endInDatabase: () => Promise<T>,
+  ): Promise<T> {
+    let outcome: T | undefined;
+    await this.endEverywhere(await this.sessions.runningTokenHashes(userId), async () => {
+      outcome = await endInDatabase();
+      return outcome.endedSessions;
+    });
+    return outcome!;
   }
 
   /** Ends every session of the caller, this one included. Answers how many it ended. */
   async logoutAll(caller: Extract<Caller, { kind: 'session' }>): Promise<number> {
-    const ended = await this.sessions.endAllForUser(caller.userId, 'logout-all', new Date());
-    await this.tombstone(ended);
-    this.announceEnded(ended);
-    return ended.length;
+    const running = await this.sessions.runningTokenHashes(caller.userId);
+    const ended = await this.endEverywhere(running, () =>
+      this.sessions.endAllForUser(caller.userId, 'logout-all', new Date()),
+    );
+    return ended!.length;
   }
 
   /** The caller's sessions that have neither ended nor expired, the calling one marked `current`. */
@@ -290,8 +265,39 @@ export class AuthService {
   }
 
   /**
-   * Writes the ENDED tombstone over the store keys of sessions the database has just ended, so that
-   * they are dead on every instance at once (and a refill from the database cannot revive them).
+   * Ends the `running` sessions everywhere, or changes nothing and answers 503, as `logout` does for
+   * one: the tombstones go first, then the database (`endInDatabase`, which answers the token hashes
+   * it ended, or undefined when it refused); if that fails or refuses, the tombstones are taken
+   * back. Ending in the database first would leave a session the store still holds as alive when
+   * the store fails, and a retry would then find nothing left to end. A session that started in
+   * between is ended by the database step and tombstoned after it.
+   */
+  private async endEverywhere(
+    running: string[],
+    endInDatabase: () => Promise<string[] | undefined>,
+  ): Promise<string[] | undefined> {
+    await this.tombstone(running);
+    let ended: string[] | undefined;
+    try {
+      ended = await endInDatabase();
+    } catch (err) {
+      await this.untombstone(running);
+      throw err;
+    }
+    if (!ended) {
+      await this.untombstone(running);
+      return undefined;
+    }
+    const late = ended.filter((hash) => !running.includes(hash));
+    if (late.length > 0) await this.tombstone(late);
+    this.announceEnded(ended);
+    return ended;
+  }
+
+  /**
+   * Writes the ENDED tombstone over the store keys of these sessions, so that they are dead on every
+   * instance at once (and a refill from the database cannot revive them). All or none: when the
+   * store fails part-way, the ones written are taken back before the 503.
    */
   private async tombstone(tokenHashes: string[]): Promise<void> {
     try {
@@ -301,10 +307,24 @@ export class AuthService {
         ),
       );
     } catch (err) {
+      await this.untombstone(tokenHashes);
       throw new AppError('service-unavailable', 'the session store does not answer: try again', {
         cause: err,
       });
     }
+  }
+
+  /** Takes tombstones back: the next request reads those sessions from the database again. */
+  private async untombstone(tokenHashes: string[]): Promise<void> {
+    await Promise.all(
+      tokenHashes.map((hash) =>
+        this.store
+          .del(sessionStoreKey(hash))
+          .catch((err: unknown) =>
+            this.log.error({ err }, 'could not take a session tombstone back: that session stays ended'),
+          ),
+      ),
+    );
   }
 
   private remember(tokenHash: string, session: StoredSession): Promise<void> {

@@ -56,15 +56,15 @@ export class SessionsRepository {
       .execute();
   }
 
-  /** The token hashes of the user's sessions that have not ended (expired or not). */
-  async runningTokenHashes(userId: string): Promise<string[]> {
-    const rows = await this.db
+  /** The token hashes of the user's sessions that have not ended (but `exceptSessionId`'s). */
+  async runningTokenHashes(userId: string, exceptSessionId?: string): Promise<string[]> {
+    let query = this.db
       .selectFrom('sessions')
       .select('token_hash')
       .where('user_id', '=', userId)
-      .where('ended_at', 'is', null)
-      .execute();
-    return rows.map((r) => r.token_hash);
+      .where('ended_at', 'is', null);
+    if (exceptSessionId !== undefined) query = query.where('id', '<>', exceptSessionId);
+    return (await query.execute()).map((r) => r.token_hash);
   }
 
   /**

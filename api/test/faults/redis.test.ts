@@ -27,6 +27,7 @@ import {
   pageTexts,
   post,
   readPage,
+  signUp,
   writeLedger,
   type Member,
 } from '../support/faults.ts';
@@ -178,6 +179,85 @@ describeFaults('the API when Redis freezes, is flushed, or restarts empty', func
       expect((await post(api.url, alice, busyChat)).status).to.equal(201);
       const stored = await historyTexts(api.url, alice, busyChat);
       expect(await pageTexts(api.url, alice, busyChat)).to.deep.equal(stored.slice(-50).reverse());
+    });
+  });
+
+  describe('frozen while sessions are ended (logout-all, password change)', () => {
+    /** A member with two sessions, both used once so that the store holds them as alive. */
+    async function twoSessions(base: string): Promise<[Member, Member]> {
+      const first = await signUp(api.url, base);
+      const second = { ...first, token: await logIn(api.url, first.userName, first.password) };
+      for (const m of [first, second]) expect(await sessionStatus(m)).to.equal(200);
+      return [first, second];
+    }
+    const logoutAll = (m: Member) =>
+      call(api.url, 'logout-all', 'POST', '/v1/auth/logout-all', { token: m.token });
+    const changePassword = (m: Member, newPassword: string) =>
+      call(api.url, 'password', 'POST', '/v1/auth/password', {
+        token: m.token,
+        body: { old_password: m.password, new_password: newPassword },
+      });
+    const canLogIn = async (m: Member, password: string) =>
+      (
+        await call(api.url, 'login', 'POST', '/v1/auth/login', {
+          body: { user_name: m.userName, password },
+        })
+      ).status === 200;
+
+    /** Sends the call again until the store is back and it answers 200 (at most 5 s). */
+    async function retried(send: () => Promise<Outcome>): Promise<Outcome> {
+      const until = Date.now() + 5_000;
+      for (;;) {
+        const o = await send();
+        if (o.status !== 503 || Date.now() > until) return o;
+        await sleep(100);
+      }
+    }
+
+    let leaving: [Member, Member];
+    let changing: [Member, Member];
+    let logoutAllFrozen: Outcome;
+    let passwordFrozen: Outcome;
+    const NEW_PASSWORD = 'a new fault test password';
+
+    before(async () => {
+      if (!api.alive()) api = await startApi(apiEnv);
+      leaving = await twoSessions('logout-all');
+      changing = await twoSessions('password');
+      redis.freeze();
+      try {
+        [logoutAllFrozen, passwordFrozen] = await Promise.all([
+          logoutAll(leaving[0]),
+          changePassword(changing[0], NEW_PASSWORD),
+        ]);
+      } finally {
+        redis.thaw();
+      }
+    });
+
+    it('a logout-all either ends every session (200) or changes nothing (503); a retry ends them all', async () => {
+      expect([200, 503], JSON.stringify(logoutAllFrozen.body)).to.include(logoutAllFrozen.status);
+      const expected = logoutAllFrozen.status === 200 ? 401 : 200;
+      expect([await sessionStatus(leaving[0]), await sessionStatus(leaving[1])]).to.deep.equal([
+        expected,
+        expected,
+      ]);
+      if (logoutAllFrozen.status === 503) {
+        expect((await retried(() => logoutAll(leaving[0]))).status).to.equal(200);
+        expect([await sessionStatus(leaving[0]), await sessionStatus(leaving[1])]).to.deep.equal([401, 401]);
+      }
+    });
+
+    it('a password change either takes effect everywhere (200) or changes nothing (503); a retry does it', async () => {
+      expect([200, 503], JSON.stringify(passwordFrozen.body)).to.include(passwordFrozen.status);
+      if (passwordFrozen.status === 503) {
+        expect(await sessionStatus(changing[1])).to.equal(200);
+        expect(await canLogIn(changing[0], changing[0].password)).to.equal(true);
+        expect((await retried(() => changePassword(changing[0], NEW_PASSWORD))).status).to.equal(200);
+      }
+      expect(await sessionStatus(changing[0])).to.equal(200);
+      expect(await sessionStatus(changing[1])).to.equal(401);
+      expect(await canLogIn(changing[0], NEW_PASSWORD)).to.equal(true);
     });
   });
 
