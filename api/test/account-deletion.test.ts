@@ -165,6 +165,14 @@ describe('accounts: deleting one (deleteMe)', function () {
     expect(await t.membersOf(direct)).to.deep.equal([{ user_id: carol.userId, role: 'owner' }]);
     const { data } = await carol.api.GET('/v1/chats/{chat_id}', { params: { path: { chat_id: direct } } });
     expect(data).to.include({ chat_name: DELETED_DIRECT_CHAT_NAME, kind: 'direct', member_count: 1 });
+    // Nor does a replay of the direct chat's events show the old name (it held both names).
+    const kept = await t.database.db
+      .selectFrom('events')
+      .select('data')
+      .where('chat_id', '=', direct)
+      .execute();
+    expect(kept.length).to.be.greaterThan(1);
+    expect(JSON.stringify(kept)).to.not.contain(user.userName);
   });
 
   it("keeps their messages in others' history with user_name null: pages (cached too), lists, inbox, search", async () => {

@@ -78,6 +78,16 @@ export class AccountDeletionRepository {
   }
 
   /**
+   * A direct chat's name was its two members' names: the `chat.created` events still kept of the
+   * chat carry its new name instead.
+   */
+  async renameInEvents(trx: Transaction<DB>, chatId: string, chatName: string): Promise<void> {
+    await sql`
+      update events set data = jsonb_set(data, '{chat,chat_name}', to_jsonb(${chatName}::text))
+      where chat_id = ${chatId} and type = 'chat.created'`.execute(trx);
+  }
+
+  /**
    * Takes the user's name out of the events still kept (EVENTS_RETENTION_HOURS) of the given chats,
    * so a replay shows the deleted user as history does: their messages (created, edited, pinned)
    * and their joining, with `user_name` null. Looked up by chat (events_chat_id_idx).

@@ -98,6 +98,7 @@ export class AccountDeletionService {
     }
     if (kind === 'direct') {
       const now = await this.chats.update(trx, chatId, { chatName: DELETED_DIRECT_CHAT_NAME });
+      await this.repository.renameInEvents(trx, chatId, DELETED_DIRECT_CHAT_NAME);
       events.push({ type: 'chat.updated', chatId, data: { chat_id: chatId, ...now, updated_by: userId } });
     }
     await this.events.append(trx, events);
