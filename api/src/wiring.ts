@@ -48,6 +48,9 @@ import { messagesHandlers } from './messages/messages.handlers.ts';
 import { pinsHandlers } from './pins/pins.handlers.ts';
 import { PinsRepository } from './pins/pins.repository.ts';
 import { PinsService } from './pins/pins.service.ts';
+import { reactionsHandlers } from './reactions/reactions.handlers.ts';
+import { ReactionsRepository } from './reactions/reactions.repository.ts';
+import { ReactionsService } from './reactions/reactions.service.ts';
 import { searchHandlers } from './search/search.handlers.ts';
 import { SearchService } from './search/search.service.ts';
 import { MessagesRepository } from './messages/messages.repository.ts';
@@ -142,6 +145,7 @@ export async function buildKoa(
     access,
     events,
   );
+  const reactions = new ReactionsService(new ReactionsRepository(database.db), access, historyCache, events);
   const direct = new DirectService(chatsRepository, accounts, messages, events);
   const readMarkers = new ReadMarkersService(new ReadMarkersRepository(database.db), access, events);
   const typing = new TypingService(
@@ -179,6 +183,7 @@ export async function buildKoa(
     ...chatsHandlers(chats, members),
     ...pinsHandlers(pins),
     ...messagesHandlers(messages, idempotent),
+    ...reactionsHandlers(reactions),
     ...searchHandlers(search),
     ...directHandlers(direct, idempotent),
     ...usersHandlers(usersService),

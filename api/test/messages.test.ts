@@ -284,6 +284,11 @@ describe('messages', () => {
         text,
         edited_at: null,
         attachments: [],
+        reply_to: null,
+        reply_count: 0,
+        last_reply_at: null,
+        reactions: [],
+        mentions: [],
       });
       expect(data!.messages.map(({ created_at: _, ...rest }) => rest)).to.deep.equal([
         item(ownerMessage, owner, 'from the owner'),

@@ -40,20 +40,21 @@ describe('read markers and unread counts', function () {
         body: { message_id: ids[1]! },
       });
       expect(read.response.status).to.equal(200);
-      expect(read.data).to.deep.equal({ last_read_message_id: ids[1], unread_count: 1 });
+      expect(read.data).to.deep.equal({ last_read_message_id: ids[1], unread_count: 1, mention_count: 0 });
       const event = await elsewhere.next('chat.read');
       expect(event.data).to.deep.equal({
         chat_id: chatId,
         user_id: bob.userId,
         last_read_message_id: ids[1],
         unread_count: 1,
+        mention_count: 0,
       });
 
       const back = await bob.api.POST('/v1/chats/{chat_id}/read', {
         params: { path: { chat_id: chatId } },
         body: { message_id: ids[0]! },
       });
-      expect(back.data).to.deep.equal({ last_read_message_id: ids[1], unread_count: 1 });
+      expect(back.data).to.deep.equal({ last_read_message_id: ids[1], unread_count: 1, mention_count: 0 });
       await t.post(alice, chatId, 'a4');
       await here.next('message.created', (d) => (d.message as { text: string }).text === 'a4');
       expect(here.ofType('chat.read')).to.have.length(0);

@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   'idempotency-key-reused': 409,
   'idempotency-key-in-progress': 409,
   'too-many-pins': 409,
+  'too-many-reactions': 409,
   'payload-too-large': 413,
   'request-limit-exceeded': 429,
   'internal-error': 500,

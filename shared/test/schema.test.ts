@@ -66,6 +66,7 @@ const COLUMNS = {
     last_read_seq: 'not null, optional on insert',
     last_read_message_id: 'nullable, optional on insert',
     unread_count: 'not null, optional on insert',
+    mention_count: 'not null, optional on insert',
   },
   messages: {
     id: 'not null, optional on insert',
@@ -76,6 +77,10 @@ const COLUMNS = {
     created_at: 'not null, optional on insert',
     edited_at: 'nullable, optional on insert',
     attachments: 'not null, optional on insert',
+    reply_to: 'nullable, optional on insert',
+    reply_count: 'not null, optional on insert',
+    last_reply_at: 'nullable, optional on insert',
+    mentions: 'not null, optional on insert',
     // Written by the database only (`generated always as`): the type forbids inserting it at all.
     search_vector: 'not null',
   },
@@ -107,6 +112,12 @@ const COLUMNS = {
     body: 'nullable',
     created_at: 'not null, optional on insert',
     expires_at: 'not null',
+  },
+  message_reactions: {
+    message_id: 'not null',
+    emoji: 'not null',
+    user_id: 'not null',
+    created_at: 'not null, optional on insert',
   },
 } as const satisfies Shapes;
 

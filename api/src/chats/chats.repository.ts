@@ -22,6 +22,8 @@ export interface ChatListRow {
   last_message_created_at: Date | null;
   /** The reader's read position (migrations/0008); 0 and null for someone who is not a member. */
   unread_count: number;
+  /** Of those, the ones that mention the reader (migrations/0009). */
+  mention_count: number;
   last_read_message_id: string | null;
 }
 
@@ -310,6 +312,7 @@ export class ChatsRepository {
       )
       .select([
         (eb) => eb.fn.coalesce('m.unread_count', sql.lit(0)).as('unread_count'),
+        (eb) => eb.fn.coalesce('m.mention_count', sql.lit(0)).as('mention_count'),
         'm.last_read_message_id',
       ])
       .where('c.id', '=', chatId)
@@ -324,7 +327,7 @@ export class ChatsRepository {
   ): Promise<ChatListRow[]> {
     let query = this.listQuery(this.db)
       .innerJoin('chat_members as m', 'm.chat_id', 'c.id')
-      .select(['m.unread_count', 'm.last_read_message_id'])
+      .select(['m.unread_count', 'm.mention_count', 'm.last_read_message_id'])
       .where('m.user_id', '=', userId);
     if (after) {
       query = query.where(sql<boolean>`(${activity}, c.id) < (${after.activityAt}, ${after.chatId})`);

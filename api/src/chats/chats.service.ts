@@ -150,6 +150,7 @@ function toChat(row: ChatListRow): Chat {
     last_message_at: row.last_message_at ? new Date(row.last_message_at).toISOString() : null,
     member_count: Number(row.member_count),
     unread_count: Number(row.unread_count),
+    mention_count: Number(row.mention_count),
     last_read_message_id: row.last_read_message_id,
     last_message:
       row.last_message_id !== null &&

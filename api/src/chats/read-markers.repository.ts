@@ -4,6 +4,7 @@ import type { DB } from '@messenger/shared';
 export interface ReadPositionRow {
   last_read_message_id: string | null;
   unread_count: number;
+  mention_count: number;
 }
 
 export type MarkReadResult =
@@ -34,7 +35,7 @@ export class ReadMarkersRepository {
       if (!message) return { missing: 'message' };
       const member = await trx
         .selectFrom('chat_members')
-        .select(['last_read_seq', 'last_read_message_id', 'unread_count'])
+        .select(['last_read_seq', 'last_read_message_id', 'unread_count', 'mention_count'])
         .where('chat_id', '=', chatId)
         .where('user_id', '=', userId)
         .forUpdate()
@@ -43,11 +44,16 @@ export class ReadMarkersRepository {
       const current = {
         last_read_message_id: member.last_read_message_id,
         unread_count: Number(member.unread_count),
+        mention_count: Number(member.mention_count),
       };
       if (Number(message.seq) <= Number(member.last_read_seq)) return { moved: false, position: current };
       const passed = await trx
         .selectFrom('messages')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .select((eb) => [
+          eb.fn.countAll<string>().as('n'),
+          // Of them, those that mention the reader: their unread mentions drop as much.
+          sql<string>`count(*) filter (where mentions @> array[${userId}]::uuid[])`.as('mentioned'),
+        ])
         .where('chat_id', '=', chatId)
         .where('seq', '>', member.last_read_seq)
         .where('seq', '<=', message.seq)
@@ -59,14 +65,16 @@ export class ReadMarkersRepository {
           last_read_seq: message.seq,
           last_read_message_id: messageId,
           unread_count: sql<number>`greatest(unread_count - ${Number(passed.n)}, 0)`,
+          mention_count: sql<number>`greatest(mention_count - ${Number(passed.mentioned)}, 0)`,
         })
         .where('chat_id', '=', chatId)
         .where('user_id', '=', userId)
-        .returning(['last_read_message_id', 'unread_count'])
+        .returning(['last_read_message_id', 'unread_count', 'mention_count'])
         .executeTakeFirstOrThrow();
       const position = {
         last_read_message_id: updated.last_read_message_id,
         unread_count: Number(updated.unread_count),
+        mention_count: Number(updated.mention_count),
       };
       await onMoved(trx, position);
       return { moved: true, position };

@@ -261,7 +261,8 @@ export class EventHub {
       else stream.position = event.id;
       return;
     }
-    if (stream.chats.has(event.chatId)) stream.send(event);
+    // A message that mentions the stream's user is marked so on their stream only.
+    if (stream.chats.has(event.chatId)) stream.send(event, named && event.type === 'message.created');
     else stream.position = event.id;
   }
 

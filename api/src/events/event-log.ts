@@ -6,6 +6,9 @@ export type LoggedEventType =
   | 'message.created'
   | 'message.edited'
   | 'message.deleted'
+  | 'message.thread_updated'
+  | 'reaction.added'
+  | 'reaction.removed'
   | 'chat.created'
   | 'chat.member_added'
   | 'chat.member_removed'
@@ -28,7 +31,10 @@ export interface NewEvent {
   type: LoggedEventType;
   chatId: string;
   data: object;
-  /** Membership events: whose membership changes. chat.read: the only user who gets it. */
+  /**
+   * Membership events: whose membership changes. chat.read: the only user who gets it.
+   * message.created: the members it mentions (their streams mark it `mentioned`).
+   */
   userIds?: string[];
   /** chat.read: the session that caused it, which does not get it back. */
   originSession?: string;
@@ -90,14 +96,15 @@ export class EventLog {
   /**
    * Appends the `message.created` events of messages this transaction stored, in seq order, built
    * by the database from the rows themselves: the post path's one statement, with no round trip of
-   * the messages (the data is the Message of openapi.yaml, as the history shows it).
+   * the messages (the data is the Message of openapi.yaml, as the history shows it: a new message
+   * has no reactions and no replies yet). `user_ids` lists the members it mentions, but its author.
    */
   async appendCreated(trx: Transaction<DB>, messageIds: string[]): Promise<void> {
     if (messageIds.length === 0) return;
     // The writers' lock, taken in the same statement (the rows come only once it is held).
     await sql`
       with writers as (select pg_advisory_xact_lock(${WRITERS_LOCK}))
-      insert into events (chat_id, type, data)
+      insert into events (chat_id, type, data, user_ids)
       select m.chat_id, 'message.created', jsonb_build_object(
         'chat_id', m.chat_id,
         'message', jsonb_build_object(
@@ -108,9 +115,15 @@ export class EventLog {
           'text', m.text,
           'created_at', ${isoTime(sql`m.created_at`)},
           'edited_at', ${isoTime(sql`m.edited_at`)},
-          'attachments', m.attachments
+          'attachments', m.attachments,
+          'reply_to', m.reply_to,
+          'reply_count', m.reply_count,
+          'last_reply_at', ${isoTime(sql`m.last_reply_at`)},
+          'reactions', '[]'::jsonb,
+          'mentions', to_jsonb(m.mentions)
         )
-      )
+      ),
+      nullif(array_remove(m.mentions, m.user_id), '{}')
       from writers, messages m join users u on u.id = m.user_id
       where m.id = any(${messageIds}::uuid[])
       order by m.seq`.execute(trx);

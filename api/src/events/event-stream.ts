@@ -49,10 +49,15 @@ export class EventStream {
     return this.closed;
   }
 
-  /** Writes a logged event and moves the position past it. */
-  send(event: LoggedEvent): void {
+  /**
+   * Writes a logged event and moves the position past it. `mentioned` adds `"mentioned":true` to its
+   * data (an object, so its JSON text ends in `}`): the log's text is shared by every subscriber
+   * and is spliced, not parsed, for the few that are mentioned.
+   */
+  send(event: LoggedEvent, mentioned = false): void {
     this.position = event.id;
-    this.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${event.json}\n\n`);
+    const json = mentioned ? `${event.json.slice(0, -1)},"mentioned":true}` : event.json;
+    this.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${json}\n\n`);
   }
 
   /** An event that is not logged (typing): no `id:`, so it does not move the client's cursor. */

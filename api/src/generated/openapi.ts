@@ -804,6 +804,62 @@ export interface paths {
         patch: operations["editMessage"];
         trace?: never;
     };
+    "/v1/chats/{chat_id}/messages/{message_id}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a thread
+         * @description The replies to a message (those posted with `reply_to` set to it), oldest first, keyset-paged
+         *     like the history: following `next.iterator` never repeats or skips a reply, even while new
+         *     ones arrive. `root` is the message replied to; when it has been deleted, `root` is absent and
+         *     `root_deleted` is true: its thread stays readable. Members only; with `AUTH_DISABLED=true` anyone may read, and a `user_id`, if
+         *     given, must be a member. A message that has never had replies gives an empty page; an id that
+         *     is neither a message of this chat nor the root of a thread in it is 404 `message-not-found`.
+         *     *Added in 1.3.*
+         */
+        get: operations["listReplies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chats/{chat_id}/messages/{message_id}/reactions/{emoji}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * React to a message
+         * @description The caller reacts to a message with an emoji. Idempotent: reacting twice with the same emoji
+         *     counts once (the second call changes nothing and sends no event). A message has at most 20
+         *     distinct emoji: a 21st is 409 `too-many-reactions` (joining one of the 20 is always fine).
+         *     Members see the change at once (`reaction.added`; every cached history page of the chat is
+         *     dropped). Members only. *Added in 1.3.*
+         */
+        put: operations["addReaction"];
+        post?: never;
+        /**
+         * Take a reaction back
+         * @description The caller takes back their reaction with this emoji. Idempotent: taking back a reaction the
+         *     caller does not have changes nothing (200, no event). Members see the change at once
+         *     (`reaction.removed`). Members only. *Added in 1.3.*
+         */
+        delete: operations["removeReaction"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/tickets": {
         parameters: {
             query?: never;
@@ -925,7 +981,7 @@ export interface components {
              * @description A stable code to branch on.
              * @enum {string}
              */
-            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "task-not-found" | "message-not-found" | "method-not-allowed" | "user-already-exists" | "task-not-complete" | "task-failed" | "idempotency-key-reused" | "idempotency-key-in-progress" | "too-many-pins" | "payload-too-large" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
+            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "task-not-found" | "message-not-found" | "method-not-allowed" | "user-already-exists" | "task-not-complete" | "task-failed" | "idempotency-key-reused" | "idempotency-key-in-progress" | "too-many-pins" | "too-many-reactions" | "payload-too-large" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
             /** @description What was wrong, for humans. */
             detail: string;
         };
@@ -951,6 +1007,12 @@ export interface components {
             /** @description The text, up to 10000 characters; `""` only beside attachments. */
             message?: string;
             attachments?: components["schemas"]["Attachment"][];
+            /**
+             * @description The message this one answers: a message of the same chat (any other id, or one that is
+             *     gone, is 400 `bad-parameters`). The reply joins that message's thread
+             *     (`GET /v1/chats/{chat_id}/messages/{message_id}/replies`). *Added in 1.3.*
+             */
+            reply_to?: string;
         };
         /**
          * @description An absolute `http://` or `https://` URL.
@@ -1079,6 +1141,8 @@ export interface components {
             members_can_pin: boolean;
             /** @description Messages by others after your read position (`POST /v1/chats/{chat_id}/read`). *Added in 1.2.* */
             unread_count: number;
+            /** @description Of those, the ones that mention you (`@your_name`). *Added in 1.3.* */
+            mention_count: number;
             /** @description The newest message you have marked read; null when none. *Added in 1.2.* */
             last_read_message_id: string | null;
             /** @enum {string} */
@@ -1149,6 +1213,7 @@ export interface components {
          *       "last_message_at": "2026-11-21T09:00:00.000Z",
          *       "member_count": 1,
          *       "unread_count": 0,
+         *       "mention_count": 0,
          *       "last_read_message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
          *       "last_message": {
          *         "message_id": "0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2",
@@ -1188,6 +1253,28 @@ export interface components {
             edited_at?: string | null;
             /** @description The message's attachments, in the order they were sent. *Added to the original API.* */
             attachments?: components["schemas"]["Attachment"][];
+            /** @description The message this one answers (it may since have been deleted); null when none. *Added in 1.3.* */
+            reply_to: string | null;
+            /** @description How many replies this message has (its thread). *Added in 1.3.* */
+            reply_count: number;
+            /**
+             * Format: date-time
+             * @description When the newest reply was posted; null while there is none. *Added in 1.3.*
+             */
+            last_reply_at: string | null;
+            /**
+             * @description The reactions, one entry per distinct emoji, in the order each emoji was first used. `me`
+             *     is whether the reader reacted with it; in events (sent alike to every member) `me` is
+             *     always false: follow `reaction.added`/`reaction.removed`, which name who reacted. *Added in
+             *     1.3.*
+             */
+            reactions: components["schemas"]["Reaction"][];
+            /**
+             * @description The members the text mentioned (`@user_name`, matched as user names are: case and
+             *     look-alike forms aside) when it was posted, in order of first mention. A name of
+             *     someone who is not a member mentions no one. *Added in 1.3.*
+             */
+            mentions: components["schemas"]["Id"][];
         };
         /**
          * @example {
@@ -1207,7 +1294,12 @@ export interface components {
          *               "width": 1280,
          *               "height": 720
          *             }
-         *           ]
+         *           ],
+         *           "reply_to": null,
+         *           "reply_count": 1,
+         *           "last_reply_at": "2026-11-21T09:02:00.000Z",
+         *           "reactions": [],
+         *           "mentions": []
          *         }
          *       ],
          *       "next": {
@@ -1216,6 +1308,34 @@ export interface components {
          *     }
          */
         MessagePage: {
+            messages: components["schemas"]["Message"][];
+            next?: components["schemas"]["Next"];
+        };
+        /**
+         * @example {
+         *       "emoji": "👍",
+         *       "count": 2,
+         *       "me": true
+         *     }
+         */
+        Reaction: {
+            /** @description One emoji, or a short name `:name:` (see the `emoji` path parameter). */
+            emoji: string;
+            /** @description How many members reacted with it. */
+            count: number;
+            /** @description Whether the reader is one of them. */
+            me: boolean;
+        };
+        MessageReactions: {
+            chat_id: components["schemas"]["Id"];
+            message_id: components["schemas"]["Id"];
+            reactions: components["schemas"]["Reaction"][];
+        };
+        ThreadPage: {
+            root?: components["schemas"]["Message"];
+            /** @description True when the message replied to has been deleted (its thread stays); `root` is then absent. */
+            root_deleted: boolean;
+            /** @description Replies, oldest first. */
             messages: components["schemas"]["Message"][];
             next?: components["schemas"]["Next"];
         };
@@ -1414,11 +1534,45 @@ export interface components {
             last_read_message_id: string | null;
             /** @description Messages by others after your read position. */
             unread_count: number;
+            /** @description Of those, the ones that mention you. *Added in 1.3.* */
+            mention_count: number;
         };
-        /** @description `message.created` and `message.edited`: the message as the history shows it. */
+        /**
+         * @description `message.created` and `message.edited`: the message as the history shows it (reactions with
+         *     `me` false). *Added in 1.3:* a `message.created` whose message mentions you carries
+         *     `mentioned: true` on your stream only.
+         */
         MessageEvent: {
             chat_id: components["schemas"]["Id"];
             message: components["schemas"]["Message"];
+            /**
+             * @description Present (true) when the message mentions you; absent otherwise.
+             * @enum {boolean}
+             */
+            mentioned?: true;
+        };
+        /**
+         * @description `reaction.added` and `reaction.removed`: a member reacted to a message, or took a reaction
+         *     back; `count` is how many reactions with this emoji the message has now (0 once the last is
+         *     taken back). *Added in 1.3.*
+         */
+        ReactionEvent: {
+            chat_id: components["schemas"]["Id"];
+            message_id: components["schemas"]["Id"];
+            emoji: string;
+            user_id: components["schemas"]["Id"];
+            count: number;
+        };
+        /**
+         * @description `message.thread_updated`: a reply to the message was posted or deleted; its thread counts
+         *     now. The root may itself be gone (a deleted root keeps its thread). *Added in 1.3.*
+         */
+        ThreadUpdatedEvent: {
+            chat_id: components["schemas"]["Id"];
+            message_id: components["schemas"]["Id"];
+            reply_count: number;
+            /** Format: date-time */
+            last_reply_at: string | null;
         };
         MessageDeletedEvent: {
             chat_id: components["schemas"]["Id"];
@@ -1450,6 +1604,7 @@ export interface components {
             user_id: components["schemas"]["Id"];
             last_read_message_id: components["schemas"]["Id"];
             unread_count: number;
+            mention_count: number;
         };
         /** @description Someone else is typing in the chat (ephemeral, never replayed). */
         TypingEvent: {
@@ -1868,6 +2023,16 @@ export interface components {
          * @example 0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2
          */
         MessageId: string;
+        /**
+         * @description The reaction, percent-encoded in the path: either exactly one emoji (one grapheme cluster
+         *     made of emoji code points, with at least one pictographic or emoji-presentation character, a
+         *     flag or a keycap: `👍`, `👍🏽`, `🇫🇷`, `1️⃣`, `👩‍👩‍👧`), or a short name `:name:` whose name is
+         *     1 to 32 of `a-z 0-9 _ + -` (`:thumbsup:`, `:+1:`; names are not translated to emoji). A lone
+         *     emoji of text presentation is stored with U+FE0F (`❤` and `❤️` are one reaction), one of emoji
+         *     presentation without it. Anything else is 400 `bad-parameters`.
+         * @example 👍
+         */
+        Emoji: string;
         /**
          * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
          * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
@@ -3269,7 +3434,8 @@ export interface operations {
         requestBody?: never;
         responses: {
             /**
-             * @description A page of messages. Pages are cached (`HISTORY_CACHE_TTL_SECONDS`) and dropped at once, on
+             * @description A page of messages. Pages are cached per reader (`HISTORY_CACHE_TTL_SECONDS`; each
+             *     message's `reactions` say whether the reader reacted) and dropped at once, on
              *     every instance, when the chat changes; a page never misses a message acknowledged before
              *     the read began.
              */
@@ -4066,7 +4232,18 @@ export interface operations {
                      *       "text": "See you on Sunday!",
                      *       "created_at": "2026-11-21T09:00:00.000Z",
                      *       "edited_at": "2026-11-21T09:05:00.000Z",
-                     *       "attachments": []
+                     *       "attachments": [],
+                     *       "reply_to": null,
+                     *       "reply_count": 0,
+                     *       "last_reply_at": null,
+                     *       "reactions": [
+                     *         {
+                     *           "emoji": "👍",
+                     *           "count": 2,
+                     *           "me": true
+                     *         }
+                     *       ],
+                     *       "mentions": []
                      *     }
                      */
                     "application/json": components["schemas"]["Message"];
@@ -4093,6 +4270,200 @@ export interface operations {
             404: components["responses"]["ChatOrMessageNotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listReplies: {
+        parameters: {
+            query: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+                /**
+                 * @description How many items at most (1 to 1000).
+                 * @example 50
+                 */
+                limit: components["parameters"]["Limit"];
+                /** @description The `next.iterator` of the previous page; omit for the first page. */
+                from?: components["parameters"]["From"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+                /**
+                 * @description An id from `POST /v1/chats/{chat_id}/messages`. An unknown or malformed id, or a message of
+                 *     another chat, is 404 `message-not-found`.
+                 * @example 0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2
+                 */
+                message_id: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the thread. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadPage"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrMessageNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    addReaction: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+                /**
+                 * @description An id from `POST /v1/chats/{chat_id}/messages`. An unknown or malformed id, or a message of
+                 *     another chat, is 404 `message-not-found`.
+                 * @example 0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2
+                 */
+                message_id: components["parameters"]["MessageId"];
+                /**
+                 * @description The reaction, percent-encoded in the path: either exactly one emoji (one grapheme cluster
+                 *     made of emoji code points, with at least one pictographic or emoji-presentation character, a
+                 *     flag or a keycap: `👍`, `👍🏽`, `🇫🇷`, `1️⃣`, `👩‍👩‍👧`), or a short name `:name:` whose name is
+                 *     1 to 32 of `a-z 0-9 _ + -` (`:thumbsup:`, `:+1:`; names are not translated to emoji). A lone
+                 *     emoji of text presentation is stored with U+FE0F (`❤` and `❤️` are one reaction), one of emoji
+                 *     presentation without it. Anything else is 400 `bad-parameters`.
+                 * @example 👍
+                 */
+                emoji: components["parameters"]["Emoji"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message's reactions now, as the caller sees them. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageReactions"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrMessageNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            /** @description `too-many-reactions`: the message already has 20 distinct emoji and this is another. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "too-many-reactions",
+                     *       "detail": "a message has at most 20 distinct reactions"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    removeReaction: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+                /**
+                 * @description An id from `POST /v1/chats/{chat_id}/messages`. An unknown or malformed id, or a message of
+                 *     another chat, is 404 `message-not-found`.
+                 * @example 0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2
+                 */
+                message_id: components["parameters"]["MessageId"];
+                /**
+                 * @description The reaction, percent-encoded in the path: either exactly one emoji (one grapheme cluster
+                 *     made of emoji code points, with at least one pictographic or emoji-presentation character, a
+                 *     flag or a keycap: `👍`, `👍🏽`, `🇫🇷`, `1️⃣`, `👩‍👩‍👧`), or a short name `:name:` whose name is
+                 *     1 to 32 of `a-z 0-9 _ + -` (`:thumbsup:`, `:+1:`; names are not translated to emoji). A lone
+                 *     emoji of text presentation is stored with U+FE0F (`❤` and `❤️` are one reaction), one of emoji
+                 *     presentation without it. Anything else is 400 `bad-parameters`.
+                 * @example 👍
+                 */
+                emoji: components["parameters"]["Emoji"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message's reactions now, as the caller sees them. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageReactions"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrMessageNotFound"];
+            408: components["responses"]["RequestTimeout"];
             417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeadersTooLarge"];
@@ -4172,7 +4543,7 @@ export interface operations {
                      *
                      *     id: 1042
                      *     event: message.created
-                     *     data: {"chat_id":"4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30","message":{"message_id":"0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2","chat_id":"4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30","user_id":"9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18","user_name":"alice","text":"Hi!","created_at":"2026-11-21T09:00:00.000Z","edited_at":null,"attachments":[]}}
+                     *     data: {"chat_id":"4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30","message":{"message_id":"0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2","chat_id":"4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30","user_id":"9d2e7c41-5b8a-4f3e-a1c6-0e4b7d9f2a18","user_name":"alice","text":"Hi!","created_at":"2026-11-21T09:00:00.000Z","edited_at":null,"attachments":[],"reply_to":null,"reply_count":0,"last_reply_at":null,"reactions":[],"mentions":[]}}
                      */
                     "text/event-stream": string;
                 };

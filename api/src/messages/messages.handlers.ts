@@ -14,6 +14,7 @@ export function messagesHandlers(
   listMessages: Handler<'listMessages'>;
   editMessage: Handler<'editMessage'>;
   deleteMessage: Handler<'deleteMessage'>;
+  listReplies: Handler<'listReplies'>;
 } {
   return {
     // The reply is recorded with the Idempotency-Key in the transaction that stores the messages.
@@ -47,6 +48,10 @@ export function messagesHandlers(
     editMessage: async ({ actor, params, body }) => ({
       status: 200,
       body: await messages.edit(actor, params.chat_id, params.message_id, body.message),
+    }),
+    listReplies: async ({ actor, params, query }) => ({
+      status: 200,
+      body: await messages.replies(actor, params.chat_id, params.message_id, query.limit, query.from),
     }),
     deleteMessage: async ({ actor, params }) => {
       await messages.delete(actor, params.chat_id, params.message_id);

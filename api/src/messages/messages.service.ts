@@ -2,16 +2,18 @@ import { AppError } from '@messenger/shared';
 import type { Actor } from '../auth/actor.ts';
 import type { ChatAccess } from '../chats/chat-access.ts';
 import type { EventPublisher } from '../events/event-publisher.ts';
-import type { Attachment, Message, MessagePage, NewMessage } from '../schemas.ts';
+import type { Attachment, Message, MessagePage, NewMessage, ThreadPage } from '../schemas.ts';
 import { decodeCursor } from '../paging/cursor.ts';
 import { isWellFormedId } from '../paging/ids.ts';
 import { keysetPage } from '../paging/page.ts';
 import { etagOf, type CachedPage, type HistoryCache } from './history-cache.ts';
+import { mentionCandidates } from './mentions.ts';
 import type {
   BeforeCommit,
   MessagesRepository,
   MessageWithAuthor,
   NewMessageContent,
+  ThreadCounts,
 } from './messages.repository.ts';
 
 export type Order = 'asc' | 'desc';
@@ -27,6 +29,16 @@ const isHistoryCursor = (v: unknown): v is HistoryCursor =>
   ((v as HistoryCursor).o === 'asc' || (v as HistoryCursor).o === 'desc') &&
   Number.isSafeInteger((v as HistoryCursor).s) &&
   (v as HistoryCursor).s >= 0;
+
+/** A thread iterator: the seq of the last reply the page held. */
+interface ThreadCursor {
+  r: number;
+}
+const isThreadCursor = (v: unknown): v is ThreadCursor =>
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isSafeInteger((v as ThreadCursor).r) &&
+  (v as ThreadCursor).r >= 0;
 
 /** The rules of posting and reading messages. */
 export class MessagesService {
@@ -70,10 +82,14 @@ export class MessagesService {
     beforeCommit: BeforeCommit | undefined,
   ): Promise<string[]> {
     const author = await this.access.requireActingMember(actor, chatId);
-    const stored = await this.messages.appendMany(chatId, author, contents, async (trx, ids) => {
+    const stored = await this.messages.appendMany(chatId, author, contents, async (trx, ids, threads) => {
       await beforeCommit?.(trx, ids);
       // Last: the event log's lock is then held for the shortest time before the commit.
       await this.events.appendCreated(trx, ids);
+      await this.events.append(
+        trx,
+        (threads ?? []).map((t) => threadUpdated(chatId, t)),
+      );
     });
     // The chat was there a moment ago: it was deleted in between.
     if (!stored) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
@@ -90,11 +106,13 @@ export class MessagesService {
     if (message.user_id !== editor) throw new AppError('forbidden', 'only the author may edit a message');
     let edited: Message | undefined;
     const done = await this.messages.editText(chatId, messageId, editor, text, async (trx) => {
-      const [row] = await this.messages.views(trx, [messageId]);
+      const [row] = await this.messages.views(trx, [messageId], editor);
       edited = row && toMessage(row);
       if (edited) {
+        // Every member gets the same event: `me` is the editor's, so it is not sent (see Message).
+        const forEveryone = { ...edited, reactions: edited.reactions.map((r) => ({ ...r, me: false })) };
         await this.events.append(trx, [
-          { type: 'message.edited', chatId, data: { chat_id: chatId, message: edited } },
+          { type: 'message.edited', chatId, data: { chat_id: chatId, message: forEveryone } },
         ]);
       }
     });
@@ -112,9 +130,10 @@ export class MessagesService {
     if (message.user_id !== actorId && (await this.access.roleOf(chatId, actorId)) !== 'owner') {
       throw new AppError('forbidden', 'only the author or an owner of the chat may delete a message');
     }
-    const deleted = await this.messages.delete(chatId, messageId, (trx) =>
+    const deleted = await this.messages.delete(chatId, messageId, (trx, thread) =>
       this.events.append(trx, [
         { type: 'message.deleted', chatId, data: { chat_id: chatId, message_id: messageId } },
+        ...(thread ? [threadUpdated(chatId, thread)] : []),
       ]),
     );
     if (!deleted) throw messageNotFound(messageId);
@@ -136,7 +155,7 @@ export class MessagesService {
     from: string | undefined,
     order: Order,
   ): Promise<CachedPage<MessagePage>> {
-    await this.access.requireReaderIfNamed(actor, chatId);
+    const reader = await this.access.requireReaderIfNamed(actor, chatId);
 
     let afterSeq: number | undefined;
     if (from !== undefined) {
@@ -147,19 +166,62 @@ export class MessagesService {
       afterSeq = cursor.s;
     }
     const version = await this.cache.version(chatId);
-    const pageId = `${order}:${afterSeq ?? ''}:${limit}`;
+    // Pages are cached per reader: each message's reactions say whether the reader is among those
+    // who reacted (`me`), so one reader's page must never be handed to another. The alternative,
+    // one shared page and `me` looked up per read, would put a query on every cache hit, which is
+    // what the cache is there to avoid; a reaction bumps the version, so every reader's pages go.
+    const pageId = `${reader ?? ''}:${order}:${afterSeq ?? ''}:${limit}`;
     if (version !== undefined) {
       const hit = await this.cache.get<MessagePage>(chatId, version, pageId);
       if (hit) return hit;
     }
     // One row more than asked says whether another page exists.
-    const rows = await this.messages.page(chatId, order, afterSeq, limit + 1);
+    const rows = await this.messages.page(chatId, order, afterSeq, limit + 1, reader);
     const { items, next } = keysetPage(rows, limit, (last) => ({ o: order, s: Number(last.seq) }));
     const body: MessagePage = { messages: items.map(toMessage), ...(next && { next }) };
     return version !== undefined
       ? this.cache.put(chatId, version, pageId, body)
       : { etag: etagOf(body), body };
   }
+
+  /**
+   * A page of the thread under a message, oldest first. A deleted root keeps its thread: the page
+   * then says `root_deleted`. Not cached: threads are read far less than histories.
+   */
+  async replies(
+    actor: Actor,
+    chatId: string,
+    rootId: string,
+    limit: number,
+    from: string | undefined,
+  ): Promise<ThreadPage> {
+    const reader = await this.access.requireReaderIfNamed(actor, chatId);
+    const afterSeq = from === undefined ? undefined : decodeCursor(from, isThreadCursor).r;
+    if (!isWellFormedId(rootId)) throw messageNotFound(rootId);
+    const [root, rows] = await Promise.all([
+      this.messages.view(chatId, rootId, reader),
+      this.messages.replies(chatId, rootId, afterSeq, limit + 1, reader),
+    ]);
+    // No root and no reply on this page: a thread whose replies are all on earlier pages, or none.
+    if (!root && rows.length === 0 && !(await this.messages.hasReplies(chatId, rootId))) {
+      throw messageNotFound(rootId);
+    }
+    const { items, next } = keysetPage(rows, limit, (last) => ({ r: Number(last.seq) }));
+    return {
+      ...(root ? { root: toMessage(root), root_deleted: false } : { root_deleted: true }),
+      messages: items.map(toMessage),
+      ...(next && { next }),
+    };
+  }
+}
+
+/** `message.thread_updated`: a thread's counts after a reply was posted to it or deleted from it. */
+function threadUpdated(chatId: string, thread: ThreadCounts) {
+  return {
+    type: 'message.thread_updated' as const,
+    chatId,
+    data: { chat_id: chatId, ...thread },
+  };
 }
 
 export function toMessage(row: MessageWithAuthor): Message {
@@ -172,6 +234,11 @@ export function toMessage(row: MessageWithAuthor): Message {
     created_at: new Date(row.created_at).toISOString(),
     edited_at: row.edited_at ? new Date(row.edited_at).toISOString() : null,
     attachments: row.attachments ?? [],
+    reply_to: row.reply_to ?? null,
+    reply_count: Number(row.reply_count ?? 0),
+    last_reply_at: row.last_reply_at ? new Date(row.last_reply_at).toISOString() : null,
+    reactions: row.reactions ?? [],
+    mentions: row.mentions ?? [],
   };
 }
 
@@ -194,7 +261,15 @@ function toContent(input: NewMessage, field: string): NewMessageContent {
       `body field "${field}message" must hold text, or "${field}attachments" at least one attachment`,
     );
   }
-  return { text, attachments };
+  if (input.reply_to !== undefined && !isWellFormedId(input.reply_to)) {
+    throw new AppError('bad-parameters', `body field "${field}reply_to" is not a message id`);
+  }
+  return {
+    text,
+    attachments,
+    ...(input.reply_to !== undefined && { replyTo: input.reply_to }),
+    mentionCandidates: mentionCandidates(text),
+  };
 }
 
 function pickAttachmentFields(a: Attachment): Attachment {

@@ -31,7 +31,7 @@ export class PinsService {
   async list(actor: Actor, chatId: string): Promise<PinList> {
     await this.access.requireActingMember(actor, chatId);
     const rows = await this.pins.list(chatId, MAX_PINS);
-    return { pins: await this.views(this.messagesDb(), chatId, rows) };
+    return { pins: await this.views(this.messagesDb(), chatId, rows, actor.idIfNamed) };
   }
 
   /** Pins the message; pinning a pinned one changes nothing. Answers the pin. */
@@ -44,7 +44,7 @@ export class PinsService {
         throw messageNotFound(messageId);
       }
       const existing = await this.pins.find(trx, chatId, messageId);
-      if (existing) return (await this.views(trx, chatId, [existing]))[0]!;
+      if (existing) return (await this.views(trx, chatId, [existing], actorId))[0]!;
       if ((await this.pins.count(trx, chatId)) >= MAX_PINS) {
         throw new AppError(
           'too-many-pins',
@@ -52,10 +52,14 @@ export class PinsService {
         );
       }
       const row = await this.pins.insert(trx, chatId, messageId, actorId);
-      const view = (await this.views(trx, chatId, [row]))[0]!;
-      await this.events.append(trx, [{ type: 'chat.pinned', chatId, data: { chat_id: chatId, pin: view } }]);
+      // The event is the same for every member, so its reactions carry `me: false`, as
+      // message.created's do; the answer is the pinner's view.
+      const shared = (await this.views(trx, chatId, [row], undefined))[0]!;
+      await this.events.append(trx, [
+        { type: 'chat.pinned', chatId, data: { chat_id: chatId, pin: shared } },
+      ]);
       created = true;
-      return view;
+      return (await this.views(trx, chatId, [row], actorId))[0]!;
     });
     if (created) this.events.committed();
     return pin;
@@ -89,17 +93,16 @@ export class PinsService {
     }
   }
 
-  /** The pins with their messages as the history shows them, in the order given. */
-  private async views(db: Kysely<DB> | Transaction<DB>, chatId: string, rows: PinRow[]): Promise<Pin[]> {
+  /** The pins with their messages as the history shows them to `viewer`, in the order given. */
+  private async views(
+    db: Kysely<DB> | Transaction<DB>,
+    chatId: string,
+    rows: PinRow[],
+    viewer: string | undefined,
+  ): Promise<Pin[]> {
     if (rows.length === 0) return [];
-    const messages = new Map(
-      (
-        await this.messages.views(
-          db,
-          rows.map((r) => r.message_id),
-        )
-      ).map((m) => [m.id, toMessage(m)]),
-    );
+    const ids = rows.map((r) => r.message_id);
+    const messages = new Map((await this.messages.views(db, ids, viewer)).map((m) => [m.id, toMessage(m)]));
     // A message deleted between the two reads has lost its pin too: leave it out.
     return rows.flatMap((r) => {
       const message = messages.get(r.message_id);

@@ -67,6 +67,8 @@ export interface ChatMembersTable {
   last_read_message_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Messages by others after `last_read_seq`, kept by the writes (migrations/0008). */
   unread_count: Generated<number>;
+  /** Of those, the ones that mention the member (migrations/0009). */
+  mention_count: Generated<number>;
 }
 
 export interface MessagesTable {
@@ -82,6 +84,13 @@ export interface MessagesTable {
   edited_at: NullableTimestamp;
   /** The attachments, a JSON array as openapi.yaml's Attachment (migrations/0004). */
   attachments: ColumnType<unknown[], string | undefined, string>;
+  /** The message of the same chat this one answers (migrations/0009); no foreign key: see there. */
+  reply_to: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The replies to this message, kept by the writes (migrations/0009). */
+  reply_count: Generated<number>;
+  last_reply_at: NullableTimestamp;
+  /** The members the text mentioned when it was posted (migrations/0009). */
+  mentions: ColumnType<string[], string[] | undefined, string[]>;
   /**
    * Generated from `text` (migrations/0002_search.sql): english (weight A), russian (B) and simple (C)
    * lexemes. Read by the search only; never written.
@@ -136,6 +145,15 @@ export interface ChatPinsTable {
   pinned_at: Timestamp;
 }
 
+/** Who reacted to a message with which emoji (migrations/0009); primary key (message_id, emoji, user_id). */
+export interface MessageReactionsTable {
+  message_id: string;
+  /** One emoji grapheme (canonical form) or a short name `:name:` (api/src/reactions/emoji.ts). */
+  emoji: string;
+  user_id: string;
+  created_at: Timestamp;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -146,6 +164,7 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   events: EventsTable;
   chat_pins: ChatPinsTable;
+  message_reactions: MessageReactionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
