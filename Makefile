@@ -79,7 +79,7 @@ migrate: install ## Apply database migrations to DATABASE_URL
 bench: install ## Load-test the API against the baselines, then event streams (BENCH_DURATION=10 BENCH_CONNECTIONS=50 BENCH_STREAMS=5000); JSON in bench/results/
 	@ulimit -n "$$(ulimit -Hn)" 2>/dev/null; npm run --silent bench
 
-bench-search: install ## Time searches end to end (POST → RabbitMQ → consumer → SUCCESS) on a chat of 100k messages
+bench-search: install ## Time searches end to end (POST → RabbitMQ → consumer → SUCCESS): a chat of 100k messages, then 1M in 2,000 chats
 	@npm run --silent bench:search
 
 bench-smoke: install ## The bench in its tiny CI mode (about a second per run; figures mean nothing)

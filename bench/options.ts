@@ -10,7 +10,7 @@ import { SCENARIO_NAMES } from './report.ts';
 export interface SeedSize {
   /** registered users; connections take them round-robin */
   readonly users: number;
-  /** chats the send scenario and the pg-insert baseline write to */
+  /** chats the post scenarios and the pg baselines write to (post-1-chat: the first) */
   readonly sendChats: number;
   /** chats the history scenarios read, each seeded with `messagesPerChat` messages */
   readonly historyChats: number;
@@ -24,7 +24,7 @@ export interface BenchOptions {
   /** seconds of unmeasured load before each measurement (JIT, pools, caches) */
   readonly warmupSec: number;
   readonly connections: number;
-  /** the API's DATABASE_POOL_SIZE, and the pg-insert baseline's pool size */
+  /** the API's DATABASE_POOL_SIZE, and the pg baselines' pool size */
   readonly poolSize: number;
   /** a PostgreSQL server URL to create the bench database from (any existing database on it) */
   readonly postgresUrl: string;
@@ -44,7 +44,9 @@ export type RunnableScenario = (typeof RUNNABLE_SCENARIOS)[number];
 
 export class OptionsError extends Error {}
 
-const FULL_SEED: SeedSize = { users: 8, sendChats: 8, historyChats: 20, messagesPerChat: 2000 };
+// 50 send chats: post-50-chats spreads over all of them, post-1-chat takes the first. History: a few
+// chats of 10k messages (the issue's "10k-message chat"), so page 200 of 50 exists.
+const FULL_SEED: SeedSize = { users: 8, sendChats: 50, historyChats: 4, messagesPerChat: 10_000 };
 const SMOKE_SEED: SeedSize = { users: 2, sendChats: 2, historyChats: 2, messagesPerChat: 200 };
 
 export const USAGE = `usage: tsx bench/run.ts [options]
@@ -52,7 +54,7 @@ export const USAGE = `usage: tsx bench/run.ts [options]
   --duration <s>          seconds per scenario (default 10)                     BENCH_DURATION
   --connections <n>       concurrent connections (default 50)                   BENCH_CONNECTIONS
   --warmup <s>            unmeasured seconds before each (default 1)            BENCH_WARMUP
-  --pool-size <n>         API and pg-insert pool size (default 10)              DATABASE_POOL_SIZE
+  --pool-size <n>         API and pg baselines' pool size (default 10)          DATABASE_POOL_SIZE
   --postgres-url <url>    server to create the bench database on                BENCH_POSTGRES_URL
                           (default postgres://postgres@127.0.0.1:5432/postgres)
   --database <name>       bench database, dropped at the end (default messenger_bench)  BENCH_DATABASE

@@ -3,8 +3,15 @@
  * in the bench's own process) never shares an event loop with them, and their memory is their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EventLoopDelay } from './report.ts';
+
+/** Preloaded into every server: its event-loop delay, on request (bench/probes/event-loop.mjs). */
+const LOOP_PROBE = fileURLToPath(new URL('./probes/event-loop.mjs', import.meta.url));
 
 /** A port nothing listens on right now (the OS picks it; the child binds it a moment later). */
 export function freePort(): Promise<number> {
@@ -23,6 +30,8 @@ export interface Server {
   readonly name: string;
   readonly url: string;
   readonly pid: number;
+  /** Starts a new event-loop delay window; answers a function that ends it with its figures. */
+  loopDelay(): Promise<() => Promise<EventLoopDelay | null>>;
   /** The tail of what it printed (stdout and stderr). */
   output(): string;
   /** Lines it printed: with LOG_LEVEL=warn, each is a warning or an error worth a look. */
@@ -43,7 +52,28 @@ export async function startServer(
   port: number,
   { readyPath = '/', timeoutMs = 60_000 }: { readyPath?: string; timeoutMs?: number } = {},
 ): Promise<Server> {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const loopFile = path.join(tmpdir(), `messenger-bench-loop-${process.pid}-${name}-${port}.json`);
+  const child = spawn(process.execPath, ['--import', LOOP_PROBE, ...args], {
+    env: { ...env, BENCH_LOOP_FILE: loopFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let loopSeq = 0;
+  /** Asks the probe for its figures since the last ask (SIGUSR2) and waits for the file it writes. */
+  const readLoop = async (): Promise<EventLoopDelay | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return null;
+    const want = ++loopSeq;
+    child.kill('SIGUSR2');
+    for (let i = 0; i < 100; i++) {
+      try {
+        const report = JSON.parse(readFileSync(loopFile, 'utf8')) as EventLoopDelay & { seq: number };
+        if (report.seq === want) return { p50Ms: report.p50Ms, p99Ms: report.p99Ms, maxMs: report.maxMs };
+      } catch {
+        // not written yet
+      }
+      await sleep(20);
+    }
+    return null;
+  };
   let out = '';
   let lines = 0;
   const collect = (chunk: Buffer): void => {
@@ -60,7 +90,14 @@ export async function startServer(
     pid: child.pid ?? 0,
     output: () => out,
     lines: () => lines,
-    stop: () => stopChild(child, exited),
+    loopDelay: async () => {
+      await readLoop();
+      return readLoop;
+    },
+    stop: async () => {
+      await stopChild(child, exited);
+      rmSync(loopFile, { force: true });
+    },
   };
 
   const started = Date.now();

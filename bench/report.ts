@@ -18,8 +18,21 @@ export interface LoadResult {
   readonly firstError?: string;
 }
 
-export type BaselineName = 'bare-koa' | 'pg-insert';
-export const SCENARIO_NAMES = ['send', 'history-cached', 'history-uncached', 'login'] as const;
+/**
+ * The ceilings measured in the same run: bare Koa (HTTP), the API's post statement through `pg` with
+ * the API's pool to one chat and to fifty, and a single-row INSERT (what PostgreSQL does per row).
+ */
+export const BASELINE_NAMES = ['bare-koa', 'pg-post-1-chat', 'pg-post-50-chats', 'pg-single-insert'] as const;
+export type BaselineName = (typeof BASELINE_NAMES)[number];
+export const SCENARIO_NAMES = [
+  'ping',
+  'post-1-chat',
+  'post-50-chats',
+  'history-cached',
+  'history-uncached',
+  'history-depth-200',
+  'login',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface Row extends LoadResult {
@@ -35,6 +48,15 @@ export interface Row extends LoadResult {
   readonly peakRss: { readonly mib: number; readonly method: string; readonly process: string } | null;
   /** lines the server printed while at LOG_LEVEL=warn (warnings, errors) */
   readonly serverLogLines?: number;
+  /** the server's event-loop delay over the run (monitorEventLoopDelay, bench/probes/); none for pg */
+  readonly eventLoop?: EventLoopDelay | null;
+}
+
+/** Event-loop delay percentiles, ms. */
+export interface EventLoopDelay {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
 }
 
 /** What the events scenario measured (bench/events/). */
@@ -158,7 +180,16 @@ export function renderEventsTable(e: EventsResult): string {
 
 /** The table: scenarios first, then the baselines they are measured against. */
 export function renderTable(rows: readonly Row[], title: string): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server peak RSS', 'ratio'];
+  const header = [
+    'scenario',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'loop delay p99 / max ms',
+    'server peak RSS',
+    'ratio',
+  ];
   const ordered = [
     ...rows.filter((r) => r.kind === 'scenario'),
     ...rows.filter((r) => r.kind === 'baseline'),
@@ -169,6 +200,7 @@ export function renderTable(rows: readonly Row[], title: string): string {
     ms(r.p50Ms),
     ms(r.p99Ms),
     int.format(r.errors),
+    r.eventLoop ? `${ms(r.eventLoop.p99Ms)} / ${ms(r.eventLoop.maxMs)}` : '—',
     r.peakRss ? `${r.peakRss.mib.toFixed(0)} MiB` : '—',
     r.kind === 'baseline'
       ? '1 (baseline)'

@@ -31,7 +31,15 @@ import {
   type Row,
 } from './report.ts';
 import { bareKoa, messageText, runHttp, scenarios, type LoadShape } from './scenarios.ts';
-import { ApiClient, createDatabase, deleteRedisKeys, dropDatabase, seed, serverVersions } from './setup.ts';
+import {
+  ApiClient,
+  createDatabase,
+  deleteRedisKeys,
+  dropDatabase,
+  seed,
+  SEND_CHATS,
+  serverVersions,
+} from './setup.ts';
 
 const BARE_KOA_BUNDLE = 'node_modules/.cache/messenger-bench/bare-koa.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,12 +73,17 @@ async function measure(
 ): Promise<RowInput> {
   log(`▸ ${kind === 'baseline' ? 'baseline ' : ''}${name}`);
   const rss = server ? new PeakRss(server.pid) : undefined;
+  const loop = await server?.loopDelay();
   const linesBefore = server?.lines() ?? 0;
   const result = await run();
   const peak = rss?.stop() ?? null;
+  const eventLoop = loop ? await loop() : undefined;
   const rps = result.seconds > 0 ? result.ok / result.seconds : 0;
   log(
     `  ${rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ${result.errors} errors` +
+      (eventLoop
+        ? `, event-loop delay p99 ${eventLoop.p99Ms.toFixed(1)} ms, max ${eventLoop.maxMs.toFixed(1)} ms`
+        : '') +
       (result.errors > 0
         ? ` (status codes ${JSON.stringify(result.statusCodes ?? {})}; ${result.firstError ?? ''})`
         : ''),
@@ -82,6 +95,7 @@ async function measure(
     ...(baseline ? { baseline } : {}),
     peakRss: peak && server ? { ...peak, process: server.name } : null,
     ...(server ? { serverLogLines: server.lines() - linesBefore } : {}),
+    ...(eventLoop !== undefined ? { eventLoop } : {}),
   };
 }
 
@@ -144,7 +158,8 @@ async function bench(options: BenchOptions): Promise<number> {
     log(`starting ${name} on :${port} (database ${options.databaseName}, Redis prefix ${redisPrefix})`);
     const server = await startServer(
       name,
-      ['api/dist/main.js'],
+      // For a profile of the API alone: BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      [...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean), 'api/dist/main.js'],
       {
         ...process.env,
         NODE_ENV: 'production',
@@ -159,6 +174,8 @@ async function bench(options: BenchOptions): Promise<number> {
         AMQP_URL: 'memory://',
         AUTH_DISABLED: 'false',
         MIGRATE_ON_START: 'true',
+        // As make start sets it (scripts/start.mjs).
+        UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE || '4',
       },
       port,
       { readyPath: '/ping' },
@@ -182,36 +199,46 @@ async function bench(options: BenchOptions): Promise<number> {
     await koa.stop();
     await settle();
 
-    const api = await startApi('api');
-    servers.push(api);
+    const seeder = await startApi('api-seeder');
+    servers.push(seeder);
     log('seeding');
-    const fixture = await seed(new ApiClient(api.url), dbUrl, options.seed, log);
+    const fixture = await seed(new ApiClient(seeder.url), dbUrl, options.seed, log);
     const loads = scenarios(fixture);
+    // Seeding (thousands of page reads) grows the heap, which V8 keeps: each scenario gets an API
+    // process of its own, so its peak RSS is its own.
+    await seeder.stop();
     await settle();
 
-    // The ceiling for send: its SQL through pg, same pool size, same concurrency, same chats.
-    rows.push(
-      await measure('pg-insert', 'baseline', undefined, undefined, () =>
+    // The ceilings for posting: the API's post SQL through pg, same pool size, same concurrency,
+    // same chats (one, then fifty); and a single-row INSERT.
+    const pgBaseline = (name: BaselineName, mode: 'post' | 'single-insert', chats: number) =>
+      measure(name, 'baseline', undefined, undefined, () =>
         runPgInsertBaseline({
+          mode,
           databaseUrl: dbUrl,
           poolSize: options.poolSize,
           concurrency: options.connections,
           durationSec: options.durationSec,
           warmupSec: options.warmupSec,
-          targets: fixture.sendTargets.map((t) => ({ chatId: t.chatId, userId: t.user.id })),
+          targets: fixture.sendTargets.slice(0, chats).map((t) => ({ chatId: t.chatId, userId: t.user.id })),
           text: messageText,
         }),
-      ),
-    );
+      );
+    rows.push(await pgBaseline('pg-post-1-chat', 'post', 1));
+    await settle();
+    rows.push(await pgBaseline('pg-post-50-chats', 'post', SEND_CHATS));
+    await settle();
+    rows.push(await pgBaseline('pg-single-insert', 'single-insert', SEND_CHATS));
     await settle();
 
     for (const name of httpScenarios) {
       const load = loads[name];
+      const api = await startApi(`api-${name}`);
+      servers.push(api);
       rows.push(await measure(name, 'scenario', load.baseline, api, () => runHttp(api.url, load, shape)));
+      await api.stop();
       await settle();
     }
-    // Idle from here on: out of the way of the events scenario's instances.
-    await api.stop();
     distinctUncachedPages = fixture.historyChats.length * fixture.historyPages.length;
   }
 

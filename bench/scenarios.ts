@@ -4,7 +4,7 @@
  */
 import autocannon from 'autocannon';
 import { percentile, type BaselineName, type LoadResult, type ScenarioName } from './report.ts';
-import type { BenchUser, Fixture } from './setup.ts';
+import { PAGE, SEND_CHATS, type BenchUser, type Fixture } from './setup.ts';
 
 export interface HttpLoad {
   readonly name: ScenarioName | 'bare-koa';
@@ -24,34 +24,39 @@ const pick = <T>(items: readonly T[], i: number): T => items[i % items.length] a
 const random = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 
 export function scenarios(fixture: Fixture): Record<ScenarioName, HttpLoad> {
-  const { users, sendTargets, historyChats, historyPages } = fixture;
-  return {
-    // Connection i posts to send chat i % n as its owner: several chats, so the per-chat row lock
-    // the API takes is contended as in a busy chat, not serialized across the whole run.
-    send: {
-      name: 'send',
-      baseline: 'pg-insert',
-      request: (i) => {
-        const target = pick(sendTargets, i);
-        return {
-          method: 'POST',
-          path: `/v1/chats/${target.chatId}/messages`,
-          headers: { ...json, ...auth(target.user) },
-          body: JSON.stringify({ message: messageText(i) }),
-        };
-      },
+  const { users, sendTargets, historyChats, historyPages, deepPages } = fixture;
+  // Connection i posts to chat i % n as that chat's owner.
+  const post = (name: ScenarioName, baseline: BaselineName, chats: number): HttpLoad => ({
+    name,
+    baseline,
+    request: (i) => {
+      const target = pick(sendTargets.slice(0, chats), i);
+      return {
+        method: 'POST',
+        path: `/v1/chats/${target.chatId}/messages`,
+        headers: { ...json, ...auth(target.user) },
+        body: JSON.stringify({ message: messageText(i) }),
+      };
     },
-    // Everyone reads the same first page of the same chat: once the API caches pages, all hits.
+  });
+  return {
+    // Routing, the middleware and the smallest reply: what every request pays.
+    ping: { name: 'ping', baseline: 'bare-koa', request: () => ({ method: 'GET', path: '/ping' }) },
+    // Every connection posts to one chat: the chat row's lock is as contended as it gets.
+    'post-1-chat': post('post-1-chat', 'pg-post-1-chat', 1),
+    // Fifty chats: the per-chat lock is rarely contended.
+    'post-50-chats': post('post-50-chats', 'pg-post-50-chats', SEND_CHATS),
+    // Everyone reads the same newest page of the same chat: once the API caches pages, all hits.
     'history-cached': {
       name: 'history-cached',
       baseline: 'bare-koa',
       request: (i) => ({
         method: 'GET',
-        path: `/v1/chats/${historyChats[0]}/messages?limit=50`,
+        path: `/v1/chats/${historyChats[0]}/messages?limit=${PAGE}&order=desc`,
         headers: auth(pick(users, i)),
       }),
     },
-    // Each request reads a random full page (any position, either order) of a random chat: the
+    // Each request reads a random full page (any position, newest first) of a random chat: the
     // distinct pages far outnumber the requests of a run, so a cache can serve only a few of them.
     'history-uncached': {
       name: 'history-uncached',
@@ -62,6 +67,20 @@ export function scenarios(fixture: Fixture): Record<ScenarioName, HttpLoad> {
         setupRequest: (req) => ({
           ...req,
           path: `/v1/chats/${random(historyChats)}/messages?${random(historyPages)}`,
+        }),
+      }),
+    },
+    // Pages 150 to 200 deep (50 per page, newest first: the oldest messages of a 10k chat) of a
+    // random chat, mostly not cached yet: keyset paging makes them cost what the first page costs.
+    'history-depth-200': {
+      name: 'history-depth-200',
+      baseline: 'bare-koa',
+      request: (i) => ({
+        method: 'GET',
+        headers: auth(pick(users, i)),
+        setupRequest: (req) => ({
+          ...req,
+          path: `/v1/chats/${random(historyChats)}/messages?${random(deepPages)}`,
         }),
       }),
     },

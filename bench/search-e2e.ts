@@ -4,14 +4,21 @@
  * the status reads SUCCESS. Runs the API and a worker in this process against real PostgreSQL,
  * Redis and RabbitMQ (their own database, key prefix and queue names; all removed afterwards).
  *
+ * Then the same at scale (issue 14, bench/search-scale.ts): 1,000,000 messages in 2,000 chats, the
+ * caller a member of 40 of them, and per query class (exact, phrase, stem, prefix, typo) the p50 and
+ * p95 of the end-to-end time.
+ *
  * Options (environment): BENCH_POSTGRES_URL (server, default postgres://postgres@127.0.0.1:5432/postgres),
- * BENCH_REDIS_URL, BENCH_AMQP_URL, BENCH_MESSAGES (default 100000), BENCH_ROUNDS (default 9).
+ * BENCH_REDIS_URL, BENCH_AMQP_URL, BENCH_MESSAGES (default 100000; 0 skips that run), BENCH_ROUNDS
+ * (default 9), BENCH_SCALE_MESSAGES (default 1000000; 0 skips the scale run), BENCH_SCALE_CHATS
+ * (default 2000), BENCH_SCALE_MEMBER_CHATS (default 40), BENCH_SCALE_ROUNDS (per phrase, default 8).
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { connectQueue, loadConfig } from '@messenger/shared';
 import { startWorker } from '@messenger/consumer';
 import { App } from '../api/src/app.ts';
+import { SCALE_CLASSES, seedScale } from './search-scale.ts';
 import { createDatabase, deleteRedisKeys, dropDatabase } from './setup.ts';
 
 const server = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -19,6 +26,13 @@ const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const amqpUrl = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const messages = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+const scale = {
+  messages: Number(process.env.BENCH_SCALE_MESSAGES ?? 1_000_000),
+  chats: Number(process.env.BENCH_SCALE_CHATS ?? 2_000),
+  memberChats: Number(process.env.BENCH_SCALE_MEMBER_CHATS ?? 40),
+  authors: 500,
+};
+const scaleRounds = Number(process.env.BENCH_SCALE_ROUNDS ?? 8);
 
 const id = randomBytes(4).toString('hex');
 const database = `messenger_bench_search_${id}`;
@@ -78,52 +92,98 @@ async function main(): Promise<void> {
       });
       return (await res.json()) as Record<string, unknown>;
     };
-    const user = { user_name: 'bench', password: 'bench password' };
-    const userId = (await call('POST', '/v1/auth/register', user)).user_id as string;
-    const token = (await call('POST', '/v1/auth/login', user)).session_id as string;
-    const chatId = (await call('POST', '/v1/chats', { chat_name: 'big' }, token)).chat_id as string;
-
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    const seeded = Date.now();
-    await client.query(SEED_SQL, [chatId, userId, messages]);
-    await client.query(`update chats set last_message_seq = $2 where id = $1`, [chatId, messages]);
-    await client.query('analyze');
-    await client.end();
-    console.log(`seeded ${messages} messages in ${Date.now() - seeded} ms\n`);
-
-    console.log('| phrase | results | median ms | min ms | max ms |');
-    console.log('| --- | ---: | ---: | ---: | ---: |');
-    for (const phrase of [
-      'zeppelin',
-      'hello world',
-      'running',
-      'сообщения',
-      'mess',
-      'bob@example.com',
-      'helo wrold',
-    ]) {
-      const times: number[] = [];
-      let count = 0;
-      for (let i = 0; i < rounds; i++) {
-        const started = performance.now();
-        const taskId = (await call('POST', '/v1/chats/search', { message: phrase }, token)).task_id as string;
-        for (;;) {
-          const status = await call('GET', `/v1/chats/search/status/${taskId}`, undefined, token);
-          if (status.status === 'SUCCESS' || status.status === 'FAILED') {
-            count = Number(status.result_count);
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 2));
+    /** One search end to end: POST, poll the status until it is done; answers ms and result count. */
+    const timeSearch = async (phrase: string, token: string): Promise<{ ms: number; count: number }> => {
+      const started = performance.now();
+      const taskId = (await call('POST', '/v1/chats/search', { message: phrase }, token)).task_id as string;
+      for (;;) {
+        const status = await call('GET', `/v1/chats/search/status/${taskId}`, undefined, token);
+        if (status.status === 'SUCCESS' || status.status === 'FAILED') {
+          return { ms: performance.now() - started, count: Number(status.result_count) };
         }
-        times.push(performance.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 2));
       }
-      times.sort((a, b) => a - b);
-      const fmt = (ms: number) => ms.toFixed(1);
-      console.log(
-        `| ${phrase} | ${count} | ${fmt(times[Math.floor(times.length / 2)]!)} | ${fmt(times[0]!)} | ${fmt(times.at(-1)!)} |`,
-      );
+    };
+    const login = async (name: string) => {
+      const user = { user_name: name, password: 'bench password' };
+      const userId = (await call('POST', '/v1/auth/register', user)).user_id as string;
+      const token = (await call('POST', '/v1/auth/login', user)).session_id as string;
+      return { userId, token };
+    };
+    const fmt = (ms: number) => ms.toFixed(1);
+    const client = new pg.Client({ connectionString: databaseUrl });
+    // Dropping the database at the end ends this connection if an error left it open.
+    client.on('error', () => {});
+    await client.connect();
+
+    if (messages > 0) {
+      const { userId, token } = await login('bench');
+      const chatId = (await call('POST', '/v1/chats', { chat_name: 'big' }, token)).chat_id as string;
+      const seeded = Date.now();
+      await client.query(SEED_SQL, [chatId, userId, messages]);
+      await client.query(`update chats set last_message_seq = $2 where id = $1`, [chatId, messages]);
+      await client.query('analyze');
+      console.log(`seeded ${messages} messages in one chat in ${Date.now() - seeded} ms\n`);
+
+      console.log('| phrase | results | median ms | min ms | max ms |');
+      console.log('| --- | ---: | ---: | ---: | ---: |');
+      for (const phrase of [
+        'zeppelin',
+        'hello world',
+        'running',
+        'сообщения',
+        'mess',
+        'bob@example.com',
+        'helo wrold',
+      ]) {
+        const times: number[] = [];
+        let count = 0;
+        for (let i = 0; i < rounds; i++) {
+          const run = await timeSearch(phrase, token);
+          times.push(run.ms);
+          count = run.count;
+        }
+        times.sort((a, b) => a - b);
+        console.log(
+          `| ${phrase} | ${count} | ${fmt(times[Math.floor(times.length / 2)]!)} | ${fmt(times[0]!)} | ${fmt(times.at(-1)!)} |`,
+        );
+      }
     }
+
+    if (scale.messages > 0) {
+      const { userId, token } = await login('bench-scale');
+      const seeded = Date.now();
+      await seedScale(client, userId, scale, `scale${id}`);
+      const reachable = await client.query<{ n: string }>(
+        `select count(*) as n from messages m join chat_members cm on cm.chat_id = m.chat_id where cm.user_id = $1`,
+        [userId],
+      );
+      console.log(
+        `\nseeded ${scale.messages} messages in ${scale.chats} chats in ${Math.round((Date.now() - seeded) / 1000)} s; ` +
+          `the caller is in ${scale.memberChats} chats (${reachable.rows[0]!.n} messages)\n`,
+      );
+      // One untimed round first: the first search of each phrase reads cold pages.
+      for (const [, phrases] of SCALE_CLASSES) for (const phrase of phrases) await timeSearch(phrase, token);
+      console.log('| class | phrases | searches | results (each phrase) | p50 ms | p95 ms | max ms |');
+      console.log('| --- | --- | ---: | --- | ---: | ---: | ---: |');
+      for (const [cls, phrases] of SCALE_CLASSES) {
+        const times: number[] = [];
+        const counts: number[] = [];
+        for (const phrase of phrases) {
+          for (let i = 0; i < scaleRounds; i++) {
+            const run = await timeSearch(phrase, token);
+            times.push(run.ms);
+            if (i === 0) counts.push(run.count);
+          }
+        }
+        times.sort((a, b) => a - b);
+        const at = (q: number) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
+        console.log(
+          `| ${cls} | ${phrases.join(', ')} | ${times.length} | ${counts.join(', ')} | ${fmt(at(0.5))} | ${fmt(at(0.95))} | ${fmt(times.at(-1)!)} |`,
+        );
+      }
+    }
+    await client.end();
   } finally {
     await worker?.stop();
     const amqp = await import('amqplib');

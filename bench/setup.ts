@@ -10,6 +10,11 @@ import type { SeedSize } from './options.ts';
 
 /** The history page size the scenarios read. */
 export const PAGE = 50;
+/** Chats the post-50-chats scenario spreads its posts over (post-1-chat takes the first). */
+export const SEND_CHATS = 50;
+/** How deep history-depth-200 reads: pages 150 to 200 of PAGE, newest first. */
+const DEEP_FROM_PAGE = 150;
+const DEEP_TO_PAGE = 200;
 
 // ---------------------------------------------------------------------------------------------------
 // The database and the Redis namespace of one run
@@ -116,15 +121,17 @@ export interface BenchUser {
 
 export interface Fixture {
   readonly users: readonly BenchUser[];
-  /** the chats `send` and the pg-insert baseline write to, each with the user who owns it */
+  /** the chats the post scenarios and the pg baselines write to, each with the user who owns it */
   readonly sendTargets: ReadonlyArray<{ readonly chatId: string; readonly user: BenchUser }>;
   /** chats with `messagesPerChat` messages; every user is a member */
   readonly historyChats: readonly string[];
   /**
-   * Query strings of full pages (`limit=50&order=…&from=…`) at every position of a chat, both orders:
-   * with `historyChats`, the distinct pages history-uncached draws from.
+   * Query strings of full pages (`limit=50&order=desc&from=…`) at every position of a chat: with
+   * `historyChats`, the distinct pages history-uncached draws from.
    */
   readonly historyPages: readonly string[];
+  /** The same, of the pages 150 to 200 deep (as deep as the chats go, in smoke mode). */
+  readonly deepPages: readonly string[];
 }
 
 /** Runs `fn` over `items`, at most `width` at a time; answers the results in order. */
@@ -200,9 +207,17 @@ export async function seed(
     `  ${historyChats.length} × ${size.messagesPerChat} messages inserted in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
 
-  const historyPages = await collectPages(api, historyChats, owner, size.messagesPerChat);
-  log(`  ${historyPages.length} page iterators × ${historyChats.length} chats for history-uncached`);
-  return { users, sendTargets, historyChats, historyPages };
+  const { pages: historyPages, deepPages } = await collectPages(
+    api,
+    historyChats,
+    owner,
+    size.messagesPerChat,
+  );
+  log(
+    `  ${historyPages.length} page iterators × ${historyChats.length} chats for history-uncached, ` +
+      `${deepPages.length} of them for history-depth-200`,
+  );
+  return { users, sendTargets, historyChats, historyPages, deepPages };
 }
 
 /** Fills each chat with `count` messages, seq 1..count, authors round-robin, one minute apart. */
@@ -255,7 +270,7 @@ async function collectPages(
   chatIds: readonly string[],
   reader: BenchUser,
   count: number,
-): Promise<string[]> {
+): Promise<{ pages: string[]; deepPages: string[] }> {
   const [first, other] = [chatIds[0], chatIds[chatIds.length - 1]] as [string, string];
   const lastStart = count - PAGE;
   const get = (chatId: string, query: string): Promise<HistoryPage> =>
@@ -264,8 +279,12 @@ async function collectPages(
       expect: 200,
     });
   const pages: string[] = [];
+  const deepPages: string[] = [];
+  const deepFrom = Math.min(lastStart, (DEEP_FROM_PAGE - 1) * PAGE);
+  const deepTo = Math.min(lastStart, (DEEP_TO_PAGE - 1) * PAGE);
 
-  for (const order of ['asc', 'desc'] as const) {
+  // Newest first, as a client opening a chat reads it.
+  for (const order of ['desc'] as const) {
     // byPosition[p]: the iterator that skips the first p messages in this order (none for p = 0).
     const byPosition: Array<string | undefined> = [undefined];
     const starts: Array<{ position: number; from: string | undefined }> = [{ position: 0, from: undefined }];
@@ -294,7 +313,10 @@ async function collectPages(
     );
     for (let position = 0; position <= lastStart; position++) {
       const it = byPosition[position];
-      if (position === 0 || it) pages.push(`limit=${PAGE}&order=${order}${it ? `&from=${it}` : ''}`);
+      if (position !== 0 && !it) continue;
+      const query = `limit=${PAGE}&order=${order}${it ? `&from=${it}` : ''}`;
+      pages.push(query);
+      if (position >= deepFrom && position <= deepTo) deepPages.push(query);
     }
   }
 
@@ -306,5 +328,5 @@ async function collectPages(
   if (page.messages.length !== PAGE) {
     throw new Error(`set-up: a page of another chat held ${page.messages.length} messages, expected ${PAGE}`);
   }
-  return pages;
+  return { pages, deepPages };
 }

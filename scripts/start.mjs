@@ -21,6 +21,9 @@ function log(level, msg, fields = {}) {
 const amqp = /^amqps?:\/\//.test(process.env.AMQP_URL ?? '');
 const services = [['api', 'api/dist/main.js'], ...(amqp ? [['consumer', 'consumer/dist/main.js']] : [])];
 
+// Set here, before the child's first use of the pool: password hashes run on it (see README, UV_THREADPOOL_SIZE).
+const childEnv = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE || '4' };
+
 let stopping = false;
 let exitCode = 0;
 
@@ -40,7 +43,10 @@ class Supervised {
   start() {
     this.restartTimer = undefined;
     const startedAt = Date.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', this.entry], { stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--enable-source-maps', this.entry], {
+      stdio: 'inherit',
+      env: childEnv,
+    });
     this.child = child;
     log(30, `${this.name} started`, { child: this.name, pid: child.pid });
     let gone = false;

@@ -18,6 +18,7 @@ import { AccountsRepository } from './auth/accounts.repository.ts';
 import { resolveActor } from './auth/actor.ts';
 import { authHandlers } from './auth/auth.handlers.ts';
 import { AuthService } from './auth/auth.service.ts';
+import { PasswordHasher } from './auth/password-hasher.ts';
 import { SessionsRepository } from './auth/sessions.repository.ts';
 import { chatsHandlers } from './chats/chats.handlers.ts';
 import { ChatsRepository } from './chats/chats.repository.ts';
@@ -91,6 +92,7 @@ export async function buildKoa(
       exactNames: config.auth.disabled,
       accountNameGraceDays: config.auth.accountNameGraceDays,
     },
+    new PasswordHasher(config.auth.passwordHash),
     logger.child({ component: 'auth' }),
     (tokenHashes) => endStreams(tokenHashes),
   );

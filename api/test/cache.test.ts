@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { KyselyPlugin } from 'kysely';
-import type { Database } from '@messenger/shared';
+import type { Database, Store } from '@messenger/shared';
 import { describeRealService, realService } from '../../shared/test/support/real-services.ts';
 import { CuttableProxy } from '../../test/support/tcp-proxy.ts';
 import { sharedBackends } from './support/backends.ts';
@@ -22,6 +22,22 @@ function countingDatabase(database: Database): { database: Database; count: () =
     database: { ...database, db: database.db.withPlugin(counter), close: async () => {} },
     count: () => queries,
   };
+}
+
+/** The run's store, seen through a proxy that records every call made to it (one call, one round trip). */
+function countingStore(store: Store): { store: Store; calls: string[] } {
+  const calls: string[] = [];
+  const counted = new Proxy(store, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function' || name === 'close') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(name));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: counted, calls };
 }
 
 /** The page every test here reads: the first 50 messages. */
@@ -49,6 +65,45 @@ describe('cached history reads', () => {
     const second = await readPage(t, owner, chatId);
     expect(counted.count() - before).to.equal(0);
     expect(second.data).to.deep.equal(first.data);
+  });
+
+  it('answers a cached page in two store round trips (session; version, page and membership together)', async () => {
+    const spy = countingStore(t.store);
+    const other = await TestContext.start({}, { database: counted.database, store: spy.store });
+    try {
+      const reader = other.client(owner.token);
+      const first = await other.history(reader, chatId, { limit: 50 });
+      expect(first.response.status).to.equal(200);
+      spy.calls.length = 0;
+      const before = counted.count();
+      const hit = await other.history(reader, chatId, { limit: 50 });
+      expect(hit.data).to.deep.equal(first.data);
+      expect(hit.response.headers.get('etag')).to.equal(first.response.headers.get('etag'));
+      expect(spy.calls).to.deep.equal(['getAndTouch', 'getFollowing']);
+      expect(counted.count() - before).to.equal(0);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('reads the membership from the store once on a miss, then from the database', async () => {
+    const spy = countingStore(t.store);
+    const other = await TestContext.start({}, { database: counted.database, store: spy.store });
+    try {
+      const member = await t.registerUser('miss');
+      await t.addMember(owner, chatId, member);
+      // The add wrote the membership through: drop it, so the read misses.
+      await t.store.del(`member:${chatId}:${member.userId}`);
+      spy.calls.length = 0;
+      const read = await other.history(other.client(member.token), chatId, { limit: 50 });
+      expect(read.response.status).to.equal(200);
+      expect(spy.calls.filter((c) => c === 'get' || c === 'getFollowing')).to.deep.equal(['getFollowing']);
+      // What the database said is cached for the next read.
+      expect(spy.calls).to.include('set');
+      expect(await t.store.get(`member:${chatId}:${member.userId}`)).to.equal('1');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('drops every cached page of the chat when someone posts, so the next read has the message', async () => {

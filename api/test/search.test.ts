@@ -202,6 +202,47 @@ describe('search', function () {
     }
   });
 
+  describe('relevance, end to end (issue 14)', () => {
+    /** A word no other test used, so each search sees its own messages only. */
+    const own = () => `zr${randomUUID().slice(0, 8)}`;
+
+    it('keeps the phrase as written first, says how each result matched, and returns them newest first', async () => {
+      const chat = await t.createChat(alice);
+      const word = own();
+      const phrase = await t.post(alice, chat, `${word} one of the best`);
+      const bag = await t.post(alice, chat, `the one of late ${word}`);
+      const taskId = await startSearch(alice, `${word} one of the`);
+      const status = await waitForStatus(alice, taskId);
+      expect(status).to.include({ status: 'SUCCESS', result_count: 2 });
+      expect(status.corrections).to.deep.equal([]);
+      const hits = await readAll(alice, taskId);
+      expect(hits.map((h) => [h.message_id, h.match])).to.deep.equal([
+        [bag, 'exact'],
+        [phrase, 'phrase'],
+      ]);
+    });
+
+    it('corrects a typo with a swap, and the status says what it searched instead', async () => {
+      const chat = await t.createChat(alice);
+      const word = own();
+      const id = await t.post(alice, chat, `${word} the main benefit is that it is free`);
+      await t.post(bob, othersChat, `${word} benefit in a chat alice is not in`);
+      const taskId = await startSearch(alice, `${word} bneeflt`);
+      const status = await waitForStatus(alice, taskId);
+      expect(status.corrections).to.deep.equal([{ word: 'bneeflt', corrections: ['benefit'] }]);
+      const hits = await readAll(alice, taskId);
+      expect(hits.map((h) => [h.message_id, h.match])).to.deep.equal([[id, 'corrected']]);
+    });
+
+    it('finds a word inside an e-mail address, a host or a path', async () => {
+      const chat = await t.createChat(alice);
+      const word = own();
+      const id = await t.post(alice, chat, `${word} write to tjimenez@site.gmu.edu`);
+      const hits = await search(alice, `${word} site`);
+      expect(hits.map((h) => [h.message_id, h.match])).to.deep.equal([[id, 'exact']]);
+    });
+  });
+
   describe('with AUTH_DISABLED=true', () => {
     let legacy: TestContext;
     before(async () => {

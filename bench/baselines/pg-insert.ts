@@ -1,8 +1,9 @@
 /**
- * The ceiling for `send`: the SQL the API's send runs (api/src/messages/messages.repository.ts,
+ * The ceilings for posting. `post`: the SQL the API's send runs (api/src/messages/messages.repository.ts,
  * `MessagesRepository.append`), issued straight through `pg` with the API's pool size and the bench's
  * concurrency, to the same chats the send scenario writes to. No HTTP, no auth, no membership check:
- * what is left between this and `send` is the API's own cost.
+ * what is left between this and `send` is the API's own cost. `single-insert`: one row into a
+ * table of the same shape without the per-chat seq (autocommit): what PostgreSQL does per row at all.
  */
 import pg from 'pg';
 import type { LoadResult } from '../report.ts';
@@ -14,6 +15,8 @@ export interface InsertTarget {
 }
 
 export interface PgInsertOptions {
+  /** `post`: the API's post transaction; `single-insert`: a one-row INSERT, autocommit. */
+  readonly mode: 'post' | 'single-insert';
   readonly databaseUrl: string;
   readonly poolSize: number;
   /** workers issuing transactions back to back, like autocannon's connections */
@@ -30,6 +33,13 @@ const BUMP_SEQ =
   'update "chats" set "last_message_seq" = "last_message_seq" + $1, "last_message_at" = $2 where "id" = $3 returning "last_message_seq"';
 const INSERT =
   'insert into "messages" ("chat_id", "seq", "user_id", "text") values ($1, $2, $3, $4) returning "id", "seq"';
+
+const SINGLE_TABLE = 'bench_single_insert';
+const SINGLE_INSERT = `insert into ${SINGLE_TABLE} (chat_id, user_id, text) values ($1, $2, $3)`;
+
+async function singleInsert(pool: pg.Pool, target: InsertTarget, text: string): Promise<void> {
+  await pool.query(SINGLE_INSERT, [target.chatId, target.userId, text]);
+}
 
 async function append(pool: pg.Pool, target: InsertTarget, text: string): Promise<void> {
   const client = await pool.connect();
@@ -57,6 +67,13 @@ async function append(pool: pg.Pool, target: InsertTarget, text: string): Promis
 export async function runPgInsertBaseline(options: PgInsertOptions): Promise<LoadResult> {
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize });
   pool.on('error', () => {});
+  const write = options.mode === 'post' ? append : singleInsert;
+  if (options.mode === 'single-insert') {
+    await pool.query(
+      `create table if not exists ${SINGLE_TABLE} (id bigserial primary key, chat_id uuid not null, ` +
+        `user_id uuid not null, text text not null, created_at timestamptz not null default now())`,
+    );
+  }
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -70,7 +87,7 @@ export async function runPgInsertBaseline(options: PgInsertOptions): Promise<Loa
     while (performance.now() < end) {
       const started = performance.now();
       try {
-        await append(pool, target, text);
+        await write(pool, target, text);
         if (performance.now() >= windowStart) latencies.push(performance.now() - started);
       } catch (err) {
         if (performance.now() >= windowStart) errors += 1;
@@ -81,6 +98,8 @@ export async function runPgInsertBaseline(options: PgInsertOptions): Promise<Loa
   try {
     await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)));
   } finally {
+    if (options.mode === 'single-insert')
+      await pool.query(`drop table if exists ${SINGLE_TABLE}`).catch(() => {});
     await pool.end();
   }
   latencies.sort((a, b) => a - b);

@@ -10,13 +10,15 @@ import {
   type SearchJob,
   type Store,
 } from '@messenger/shared';
-import { SearchRepository, type SearchHit } from './search/search.repository.ts';
+import { SearchRepository, type Correction, type SearchHit } from './search/search.repository.ts';
 
 /** What runs a search: the repository in production; tests may wrap it (slow it down, make it fail). */
 export interface SearchEngine {
   search(input: { userId: string; phrase: string; limit: number; deadline: number }): Promise<{
     results: SearchHit[];
     partial: boolean;
+    /** The misspelt words and what was searched instead (absent: none). */
+    corrections?: Correction[];
   }>;
 }
 
@@ -88,13 +90,13 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     await tasks.markInProcess(task);
     const started = Date.now();
     try {
-      const { results, partial } = await engine.search({
+      const { results, partial, corrections } = await engine.search({
         userId,
         phrase,
         limit: maxResults,
         deadline: started + timeoutMs,
       });
-      await tasks.succeed(task, results.map(toHitView), partial, new Date());
+      await tasks.succeed(task, results.map(toHitView), partial, new Date(), corrections ?? []);
       log.info({ taskId, results: results.length, partial, ms: Date.now() - started }, 'search done');
     } catch (err) {
       log.warn({ err, taskId, attempt: job.attempt, lastAttempt: job.lastAttempt }, 'search failed');
@@ -134,5 +136,6 @@ function toHitView(hit: SearchHit): SearchHitView {
     text: hit.text,
     created_at: new Date(hit.created_at).toISOString(),
     highlights: hit.highlights,
+    match: hit.match,
   };
 }

@@ -8,6 +8,7 @@ import {
   fuzzyWord,
   MAX_TERMS,
   parsePhrase,
+  phraseOperands,
   quoteOperand,
   trigramFloor,
 } from '../src/search/search-phrase.ts';
@@ -28,8 +29,8 @@ function similarity(a: string, b: string): number {
 }
 
 /**
- * Words one edit away from `word` as levenshtein counts edits (a deletion, an insertion, a
- * substitution; a transposition is two), inserting and substituting a few letters only.
+ * Words one edit away from `word` as the OSA distance counts edits (a deletion, an insertion, a
+ * substitution, a swap of two neighbouring letters), inserting and substituting a few letters only.
  */
 function oneEditFrom(word: string): string[] {
   const out = new Set<string>();
@@ -39,6 +40,7 @@ function oneEditFrom(word: string): string[] {
       out.add(word.slice(0, i) + c + word.slice(i));
       if (i < word.length) out.add(word.slice(0, i) + c + word.slice(i + 1));
     }
+    if (i + 1 < word.length) out.add(word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2));
   }
   out.delete(word);
   return [...out];
@@ -130,21 +132,44 @@ describe('search phrase', () => {
     });
   });
 
+  describe('phraseOperands', () => {
+    it('keeps the words in order, repeats and stop words included, each quoted', () => {
+      expect(phraseOperands('To be, or not to be')).to.deep.equal([
+        "'To'",
+        "'be,'",
+        "'or'",
+        "'not'",
+        "'to'",
+        "'be'",
+      ]);
+      expect(phraseOperands("it's a\u0000test !!! 42")).to.deep.equal(["'it''s'", "'a'", "'test'", "'42'"]);
+    });
+
+    it('keeps at most MAX_TERMS words', () => {
+      expect(phraseOperands(Array.from({ length: 40 }, (_, i) => `w${i}`).join(' '))).to.have.length(
+        MAX_TERMS,
+      );
+    });
+  });
+
   describe('trigramFloor', () => {
-    it('answers the bound (|A| - 3k) / (n + 4k + 1), a little under it', () => {
-      // "  international " has 14 distinct trigrams: (14 - 6) / (13 + 9) = 0.3636…
-      expect(trigramFloor('international', 2)).to.be.closeTo(0.362, 1e-9);
-      // "  zeppelin " has 9: (9 - 6) / (8 + 9) = 0.1764…
-      expect(trigramFloor('zeppelin', 2)).to.be.closeTo(0.175, 1e-9);
+    it('answers the bound (|A| - 4k) / (n + 5k + 1), a little under it: a swap changes 4 trigrams', () => {
+      // "  international " has 14 distinct trigrams: (14 - 8) / (13 + 11) = 0.25
+      expect(trigramFloor('international', 2)).to.be.closeTo(0.249, 1e-9);
+      // "  conversation " has 13: (13 - 8) / (12 + 11) = 0.2173…
+      expect(trigramFloor('conversation', 2)).to.be.closeTo(0.216, 1e-9);
+      // "  zeppelin " has 9: (9 - 4) / (8 + 6) = 0.3571…
+      expect(trigramFloor('zeppelin', 1)).to.be.closeTo(0.356, 1e-9);
     });
 
     it('answers undefined when the floor is too low to narrow the lookup', () => {
-      expect(trigramFloor('hello', 2)).to.equal(undefined); // (6 - 6) / 14 = 0
-      expect(trigramFloor('aaaa', 1)).to.equal(undefined); // 4 distinct trigrams: (4 - 3) / 9
+      expect(trigramFloor('hello', 2)).to.equal(undefined); // (6 - 8) / 16 < 0
+      expect(trigramFloor('zeppelin', 2)).to.equal(undefined); // (9 - 8) / 19 = 0.05
+      expect(trigramFloor('aaaa', 1)).to.equal(undefined); // 4 distinct trigrams: (4 - 4) / 10
     });
 
-    it('keeps every word within the edits at or above the floor', () => {
-      for (const word of ['international', 'zeppelin', 'relations', 'yesterday']) {
+    it('keeps every word within the edits (swaps included) at or above the floor', () => {
+      for (const word of ['international', 'conversation', 'relationships', 'documentation']) {
         const floor = trigramFloor(word, 2);
         expect(floor, word).to.be.a('number');
         const oneEdit = oneEditFrom(word);

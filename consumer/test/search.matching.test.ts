@@ -37,20 +37,23 @@ describeSearch((ctx) => {
       ]);
     });
 
-    it('finds every completion of a prefix, even one with more than the query spells out', async () => {
+    it('finds every completion of a prefix, its most frequent ones first', async () => {
       const { user, chat } = await userWith();
-      // 300 distinct tokens starting with "qwz": more than a prefix is replaced by.
+      // 300 distinct tokens starting with "qwz": more than a prefix is first narrowed by; "qwz42"
+      // in three messages, the oldest ones, is the most frequent.
       await sql`
         insert into messages (chat_id, seq, user_id, text, created_at)
-        select ${chat}, 1000 + g, ${user}, 'qwz' || g || ' note', now() + make_interval(secs => g)
-        from generate_series(1, 300) g
+        select ${chat}, 1000 + g, ${user}, 'qwz' || greatest(g, 42) || ' note', now() + make_interval(secs => g)
+        from generate_series(40, 300) g
       `.execute(ctx.database.db);
-      expect(await search(user, 'qwz', 1000)).to.have.length(300);
-      expect(texts(await search(user, 'qwz note', 2))).to.deep.equal(['qwz300 note', 'qwz299 note']);
-      expect(texts(await search(user, 'qwz17'))).to.have.members([
-        'qwz17 note',
-        ...range(170, 180).map((n) => `qwz${n} note`),
-      ]);
+      expect(await search(user, 'qwz', 1000)).to.have.length(261);
+      // The 16 most frequent completions first (qwz42, then by code point qwz100…qwz114): 18
+      // messages, the three oldest among them, before any newer message of a rarer completion.
+      const first = texts(await search(user, 'qwz note', 18));
+      expect(first.filter((t) => t === 'qwz42 note')).to.have.length(3);
+      expect(first).to.not.include('qwz300 note');
+      expect(texts(await search(user, 'qwz note', 19))).to.include('qwz300 note');
+      expect(texts(await search(user, 'qwz17'))).to.have.members(range(170, 180).map((n) => `qwz${n} note`));
     });
 
     it('finds hyphenated words whole and by their parts', async () => {

@@ -80,53 +80,81 @@ describeSearch((ctx) => {
         select c.id, g, ${user},
           translate(substr(md5(g::text), 1, 10), '0123456789', 'ghijklmnop') || ' '
             || translate(substr(md5((g * 7)::text), 1, 8), '0123456789', 'qrstuvwxyz') || ' report '
-            || case when g % 500 = 0 then 'zeppelin' else 'status' end,
+            || case when g % 500 = 0 then 'zeppelin' when g % 500 = 1 then 'internationalization' else 'status' end,
           now() - make_interval(secs => g)
         from generate_series(1, 4000) g
         join (select id, row_number() over (order by id) - 1 as n from chats where chat_name like 'planner-chat-%') c
           on c.n = g % 200
       `.execute(ctx.database.db);
       await sql`analyze`.execute(ctx.database.db);
-      const recording = new SearchRepository(ctx.database.db.withPlugin(recorder));
-      for (const phrase of ['zeppelin', 'zepp', 'zeppelni']) {
-        const before = recorder.queries.length;
-        const outcome = await recording.search({
-          userId: user,
-          phrase,
-          limit: 100,
-          deadline: Date.now() + 30_000,
-        });
-        expect(outcome.results.length, phrase).to.be.above(0);
-        ran.set(phrase, recorder.queries.slice(before));
+      // The user's chats are small: read whole (the default), or through the GiST index as a
+      // user with more messages than SCAN_MAX_MESSAGES would be.
+      const scanning = new SearchRepository(ctx.database.db.withPlugin(recorder));
+      const indexed = new SearchRepository(ctx.database.db.withPlugin(recorder), -1);
+      for (const [mode, recording] of [
+        ['scan', scanning],
+        ['index', indexed],
+      ] as const) {
+        for (const phrase of ['zeppelin', 'zepp', 'zeppelni', 'internatoinalizaton']) {
+          const before = recorder.queries.length;
+          const outcome = await recording.search({
+            userId: user,
+            phrase,
+            limit: 100,
+            deadline: Date.now() + 30_000,
+          });
+          expect(outcome.results.length, phrase).to.be.above(0);
+          ran.set(`${mode}:${phrase}`, recorder.queries.slice(before));
+        }
       }
     });
 
-    /** The last query of the search for `phrase` whose SQL includes `needle`. */
-    const query = (phrase: string, needle: string): CompiledQuery => {
-      const found = (ran.get(phrase) ?? []).filter((q) => q.sql.includes(needle)).at(-1);
+    /** The last query of the search for `phrase` (by default the scanning one) whose SQL includes `needle`. */
+    const query = (phrase: string, needle: string, mode = 'scan'): CompiledQuery => {
+      const found = (ran.get(`${mode}:${phrase}`) ?? []).filter((q) => q.sql.includes(needle)).at(-1);
       expect(found, `a query with ${needle} for ${phrase}`).to.not.equal(undefined);
       return found as CompiledQuery;
     };
 
-    for (const phrase of ['zeppelin', 'zepp', 'zeppelni']) {
-      it(`finds "${phrase}" through the GiST index and the membership index, not a scan of messages`, async () => {
+    for (const phrase of ['zeppelin', 'zepp', 'zeppelni', 'internatoinalizaton']) {
+      it(`finds "${phrase}" in a small reach by reading each of the user's chats newest first`, async () => {
         const plan = await explain(ctx.database.db, query(phrase, 'ts_headline'));
+        expect(plan).to.match(/messages_chat_id_created_at_idx|messages_chat_id_seq_key/);
+        expect(plan).to.match(/chat_members_user_id_idx|chat_members_pkey/);
+        expect(plan).to.not.include('Seq Scan on messages');
+      });
+
+      it(`finds "${phrase}" in a large reach through the GiST index and the membership index`, async () => {
+        const plan = await explain(ctx.database.db, query(phrase, 'ts_headline', 'index'));
         expect(plan).to.include('messages_search_vector_idx');
         expect(plan).to.match(/chat_members_user_id_idx|chat_members_pkey/);
         expect(plan).to.not.include('Seq Scan on messages');
       });
     }
 
-    it('completes a prefix through the primary key of the vocabulary', async () => {
-      expect(await explain(ctx.database.db, query('zepp', 'from "search_words"'))).to.include(
-        'search_words_pkey',
-      );
+    it("completes a prefix through the primary key of the caller's chats' vocabulary", async () => {
+      const plan = await explain(ctx.database.db, query('zepp', 'from "search_chat_words"'));
+      expect(plan).to.include('search_chat_words_pkey');
+      expect(plan).to.not.include('Seq Scan on search_chat_words');
     });
 
     it('looks typos of long words up through the trigram index', async () => {
-      const threshold = query('zeppelni', 'pg_trgm.similarity_threshold');
-      const plan = await explain(ctx.database.db, query('zeppelni', 'levenshtein_less_equal'), [threshold]);
+      const threshold = query('internatoinalizaton', 'pg_trgm.similarity_threshold');
+      const plan = await explain(ctx.database.db, query('internatoinalizaton', 'levenshtein_less_equal'), [
+        threshold,
+      ]);
       expect(plan).to.include('search_words_word_trgm_idx');
+    });
+
+    it('looks typos of short words up by their first letters in the vocabulary, not a scan of it', async () => {
+      const plan = await explain(ctx.database.db, query('zeppelni', 'levenshtein_less_equal'));
+      expect(plan).to.include('search_words_pkey');
+      expect(plan).to.not.include('Seq Scan on search_words');
+    });
+
+    it("counts the candidates in the caller's chats through the per-chat vocabulary's key", async () => {
+      const plan = await explain(ctx.database.db, query('zeppelni', 'from "search_chat_words"'));
+      expect(plan).to.include('search_chat_words_pkey');
     });
   });
 });

@@ -85,7 +85,7 @@ describeSearch((ctx) => {
         limit: 10,
         deadline: Date.now() - 1,
       });
-      expect(outcome).to.deep.equal({ results: [], partial: true });
+      expect(outcome).to.deep.equal({ results: [], partial: true, corrections: [] });
     });
 
     it('cancels a statement at the deadline and answers partial (statement_timeout; PGlite does not enforce it)', async function () {
@@ -98,11 +98,15 @@ describeSearch((ctx) => {
         ctx.repo.search({ userId: user, phrase, limit: 10, deadline: Date.now() + ms });
       // Another transaction holds the messages, then the vocabulary: the statement waiting on the
       // lock is cancelled at the deadline, and the search answers what it had (nothing) as partial.
-      for (const table of ['messages', 'search_words']) {
+      for (const table of ['messages', 'search_chat_words', 'search_words']) {
         await ctx.database.db.transaction().execute(async (trx) => {
           await sql`lock table ${sql.table(table)} in access exclusive mode`.execute(trx);
           const started = Date.now();
-          expect(await searchWithin('helo wrold', 300), table).to.deep.equal({ results: [], partial: true });
+          expect(await searchWithin('helo wrold', 300), table).to.deep.equal({
+            results: [],
+            partial: true,
+            corrections: [],
+          });
           expect(Date.now() - started, table).to.be.below(2_000);
         });
       }
@@ -170,12 +174,27 @@ describeSearch((ctx) => {
       const user = await f.user();
       const chat = await f.chat(user);
       await f.post(chat, user, 'legacy quokka sighting');
+      await f.post(chat, user, 'mail quokka@zoo.example');
       await migrate(old);
       const r = new SearchRepository(old.db);
-      for (const phrase of ['quokka', 'sightings', 'qokka']) {
-        const outcome = await r.search({ userId: user, phrase, limit: 10, deadline: Date.now() + 30_000 });
-        expect(texts(outcome.results), phrase).to.deep.equal(['legacy quokka sighting']);
-      }
+      // 0011 made the vectors again (glued parts) and counted the words per chat.
+      const zoo = await r.search({ userId: user, phrase: 'zoo', limit: 10, deadline: Date.now() + 30_000 });
+      expect(texts(zoo.results)).to.deep.equal(['mail quokka@zoo.example']);
+      const counted = await old.db
+        .selectFrom('search_chat_words')
+        .select(['word', 'messages'])
+        .where('chat_id', '=', chat)
+        .where('word', 'in', ['quokka', 'legacy'])
+        .orderBy('word')
+        .execute();
+      expect(counted.map((c) => [c.word, Number(c.messages)])).to.deep.equal([
+        ['legacy', 1],
+        ['quokka', 2],
+      ]);
+      const find = async (phrase: string) =>
+        texts((await r.search({ userId: user, phrase, limit: 10, deadline: Date.now() + 30_000 })).results);
+      expect(await find('sightings')).to.deep.equal(['legacy quokka sighting']);
+      expect(await find('qokka')).to.deep.equal(['mail quokka@zoo.example', 'legacy quokka sighting']);
     });
   });
 });

@@ -129,6 +129,24 @@ describe('config', () => {
       });
     }
 
+    it('refuses more hashing lanes at once than the libuv thread pool can run beside its other work', () => {
+      expect(
+        loadConfig({ PASSWORD_HASH_CONCURRENCY: '3', UV_THREADPOOL_SIZE: '4' }).auth.passwordHash,
+      ).to.include({
+        concurrency: 3,
+        threadPoolSize: 4,
+      });
+      const problems = configErrorOf({
+        PASSWORD_HASH_CONCURRENCY: '2',
+        PASSWORD_HASH_PARALLELISM: '2',
+      }).problems;
+      expect(problems).to.have.length(1);
+      expect(problems[0]).to.contain('UV_THREADPOOL_SIZE (4)');
+      expect(configErrorOf({ PASSWORD_HASH_MEMORY_KIB: '64' }).problems[0]).to.contain(
+        'PASSWORD_HASH_MEMORY_KIB',
+      );
+    });
+
     it('accepts the usual spellings of true and false', () => {
       for (const yes of ['1', 'true', 'TRUE', 'yes', 'on']) {
         expect(loadConfig({ AUTH_DISABLED: yes }).auth.disabled, yes).to.equal(true);

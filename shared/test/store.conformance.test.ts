@@ -178,6 +178,42 @@ function describeStore(open: () => Promise<StoreTarget>): void {
     expect(await store.get(k)).to.equal('new');
   });
 
+  it('getFollowing reads keys and the key the last one names, as bytes, in one step', async () => {
+    const [a, version, missing] = [key('follow-a'), key('follow-version'), key('follow-missing')];
+    const page = `${key('follow-page')}:`;
+    await store.set(a, 'yes');
+    await store.set(version, '41');
+    // Bytes as they were written, UTF-8 beyond ASCII included.
+    await store.set(`${page}41:desc`, '"etag"\n{"text":"héllo ✓"}');
+    const hit = await store.getFollowing([a, missing, version], { prefix: page, suffix: ':desc' });
+    expect(hit.values).to.deep.equal(['yes', null, '41']);
+    expect(hit.followed?.toString('utf8')).to.equal('"etag"\n{"text":"héllo ✓"}');
+    // The last key names a key that is not there; or the last key itself is missing.
+    const miss = await store.getFollowing([version], { prefix: page, suffix: ':asc' });
+    expect(miss).to.deep.equal({ values: ['41'], followed: null });
+    const none = await store.getFollowing([a, missing], { prefix: page, suffix: ':desc' });
+    expect(none).to.deep.equal({ values: ['yes', null], followed: null });
+    expect(await store.getFollowing([], { prefix: page, suffix: '' })).to.deep.equal({
+      values: [],
+      followed: null,
+    });
+  });
+
+  it('getFollowing stays inside its key prefix', async () => {
+    const other = await openStore(`${prefix}follow-other-${uniqueTag()}:`);
+    const k = key('follow-prefixed');
+    await other.set(k, '7');
+    await other.set(`${k}:page:7`, 'theirs');
+    await store.set(`${k}:page:7`, 'mine');
+    expect(
+      (await other.getFollowing([k], { prefix: `${k}:page:`, suffix: '' })).followed?.toString(),
+    ).to.equal('theirs');
+    expect(await store.getFollowing([k], { prefix: `${k}:page:`, suffix: '' })).to.deep.equal({
+      values: [null],
+      followed: null,
+    });
+  });
+
   it('keeps stores with different key prefixes apart', async () => {
     const a = await openStore(`${prefix}a:`);
     const b = await openStore(`${prefix}b:`);

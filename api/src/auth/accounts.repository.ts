@@ -106,6 +106,20 @@ export class AccountsRepository {
       .execute();
   }
 
+  /**
+   * Replaces a hash of older parameters with one of today's for the same password, if it is still
+   * `expectedHash` (a password change meanwhile wins). Answers whether it did.
+   */
+  async rehashPassword(userId: string, expectedHash: string, newHash: string): Promise<boolean> {
+    const updated = await this.db
+      .updateTable('users')
+      .set({ password_hash: newHash })
+      .where('id', '=', userId)
+      .where('password_hash', '=', expectedHash)
+      .executeTakeFirst();
+    return updated.numUpdatedRows > 0n;
+  }
+
   /** The user of that name, created without a password if there is none (AUTH_DISABLED mode). */
   async findOrCreate(userName: string): Promise<UserRow> {
     const created = await this.insert(userName, null, false);

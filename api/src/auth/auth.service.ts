@@ -1,4 +1,3 @@
-import argon2 from 'argon2';
 import { AppError, type Logger, type Store } from '@messenger/shared';
 import type { SessionsRepository } from './sessions.repository.ts';
 import type { ActiveSession } from '../schemas.ts';
@@ -6,6 +5,7 @@ import type { AccountsRepository } from './accounts.repository.ts';
 import { normalizeUserName } from './user-name.ts';
 import { hashSessionToken, newSessionToken, parseAuthorization, sessionStoreKey } from './session-token.ts';
 import type { Caller } from './caller.ts';
+import type { PasswordHasher } from './password-hasher.ts';
 
 export interface AuthSettings {
   sessionTtlSeconds: number;
@@ -41,6 +41,7 @@ export class AuthService {
     private readonly sessions: SessionsRepository,
     private readonly store: Store,
     private readonly settings: AuthSettings,
+    private readonly passwords: PasswordHasher,
     private readonly log: Logger,
     /** Told the token hashes of sessions that ended: their event streams close on every instance. */
     private readonly sessionsEnded: (tokenHashes: string[]) => Promise<void> = async () => {},
@@ -53,7 +54,7 @@ export class AuthService {
   async register(rawName: string, password: string): Promise<string> {
     const exact = this.settings.exactNames;
     const userName = exact ? rawName : normalizeUserName(rawName);
-    const hash = await argon2.hash(password, { type: argon2.argon2id });
+    const hash = await this.passwords.hash(password);
     if (!exact) await this.accounts.releaseDeletedName(userName, this.settings.accountNameGraceDays);
     const user = await this.accounts.insert(userName, hash, !exact);
     if (!user) throw new AppError('user-already-exists', `user_name "${userName}" is taken`);
@@ -66,10 +67,11 @@ export class AuthService {
     userAgent: string | null,
   ): Promise<{ token: string; expiresAt: Date }> {
     const user = await this.accounts.findByName(userName);
-    const ok = user?.password_hash
-      ? await argon2.verify(user.password_hash, password)
+    const verified = user?.password_hash
+      ? await this.passwords.verify(user.password_hash, password)
       : await this.verifyDecoy(password);
-    if (!user || !ok) throw new AppError('auth-failed', 'wrong user_name or password');
+    if (!user || !verified.ok) throw new AppError('auth-failed', 'wrong user_name or password');
+    if (verified.stale && user.password_hash) await this.rehash(user.id, user.password_hash, password);
 
     const token = newSessionToken();
     const tokenHash = hashSessionToken(token);
@@ -193,12 +195,12 @@ export class AuthService {
     newPassword: string,
   ): Promise<number> {
     const user = await this.accounts.findById(caller.userId);
-    if (!user?.password_hash || !(await argon2.verify(user.password_hash, oldPassword))) {
+    if (!user?.password_hash || !(await this.passwords.verify(user.password_hash, oldPassword)).ok) {
       // 403, not 401: the session is fine, and a client must not read this as "log in again".
       throw new AppError('forbidden', 'old_password is wrong');
     }
     const currentHash = user.password_hash;
-    const newHash = await argon2.hash(newPassword, { type: argon2.argon2id });
+    const newHash = await this.passwords.hash(newPassword);
     const running = await this.sessions.runningTokenHashes(caller.userId, caller.sessionId);
     const ended = await this.endEverywhere(running, () =>
       this.accounts.changePassword(
@@ -220,7 +222,7 @@ export class AuthService {
    */
   async requirePassword(userId: string, password: string): Promise<void> {
     const user = await this.accounts.findById(userId);
-    if (!user?.password_hash || !(await argon2.verify(user.password_hash, password))) {
+    if (!user?.password_hash || !(await this.passwords.verify(user.password_hash, password)).ok) {
       throw new AppError('forbidden', 'password is wrong');
     }
   }
@@ -335,9 +337,26 @@ export class AuthService {
     );
   }
 
-  private async verifyDecoy(password: string): Promise<boolean> {
-    this.decoyHash ??= argon2.hash('decoy password that no one has', { type: argon2.argon2id });
-    await argon2.verify(await this.decoyHash, password);
-    return false;
+  /** A hash made with today's parameters, so a wrong name costs exactly what a wrong password costs. */
+  private async verifyDecoy(password: string): Promise<{ ok: false; stale: false }> {
+    this.decoyHash ??= this.passwords.hash('decoy password that no one has').catch((err: unknown) => {
+      this.decoyHash = undefined;
+      throw err;
+    });
+    await this.passwords.verify(await this.decoyHash, password);
+    return { ok: false, stale: false };
+  }
+
+  /**
+   * The password is known to be right: replace a hash of older parameters (the library defaults of
+   * before, say) with one of today's. A failure is only logged: the login stands, and the next one
+   * tries again.
+   */
+  private async rehash(userId: string, oldHash: string, password: string): Promise<void> {
+    try {
+      await this.accounts.rehashPassword(userId, oldHash, await this.passwords.hash(password));
+    } catch (err) {
+      this.log.warn({ err }, "could not rehash a password with today's parameters");
+    }
   }
 }

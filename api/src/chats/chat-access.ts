@@ -4,6 +4,11 @@ import { isWellFormedId } from '../paging/ids.ts';
 import type { ChatsRepository, Role } from './chats.repository.ts';
 import type { MembershipCache } from './membership-cache.ts';
 
+/** A membership answer the caller already read from the store (undefined: not cached there). */
+export interface Prefetched {
+  readonly member: boolean | undefined;
+}
+
 /**
  * Who may act on a chat: every chat resource asks here first. Membership answers come from the
  * cache when it has them, so a cached history read touches no database.
@@ -35,25 +40,41 @@ export class ChatAccess {
 
   /**
    * As requireActingMember, for reads a trusted client may make without naming a user (the original
-   * API's history): answers undefined then.
+   * API's history): answers undefined then. `prefetched`: the reader's membership as the store had
+   * it, read together with other keys (see membershipKey).
    */
-  async requireReaderIfNamed(actor: Actor, chatId: string): Promise<string | undefined> {
+  async requireReaderIfNamed(
+    actor: Actor,
+    chatId: string,
+    prefetched?: Prefetched,
+  ): Promise<string | undefined> {
     if (!actor.hasSession) await this.requireChat(chatId);
     const userId = actor.idIfNamed;
-    if (userId !== undefined) await this.requireChatMember(chatId, userId);
+    if (userId !== undefined) await this.requireChatMember(chatId, userId, prefetched);
     return userId;
   }
 
+  /** The store key of the user's membership, to read it in one trip with others; undefined when not cached. */
+  membershipKey(chatId: string, userId: string): string | undefined {
+    return isWellFormedId(chatId) ? this.membership.keyOf(chatId, userId) : undefined;
+  }
+
   /** The chat exists and the user is in it; a cached "member" implies the chat. */
-  async requireChatMember(chatId: string, userId: string): Promise<void> {
-    if ((await this.membership.get(chatId, userId)) === true) return;
+  async requireChatMember(chatId: string, userId: string, prefetched?: Prefetched): Promise<void> {
+    const cached = prefetched ? prefetched.member : await this.membership.get(chatId, userId);
+    if (cached === true) return;
     await this.requireChat(chatId);
-    await this.requireMember(chatId, userId);
+    // The store was read once already: a miss goes to the database, not to the store again.
+    await this.checkMember(chatId, userId, cached);
   }
 
   /** The user is a member of the chat (which is known to exist). */
   async requireMember(chatId: string, userId: string): Promise<void> {
-    let member = await this.membership.get(chatId, userId);
+    await this.checkMember(chatId, userId, await this.membership.get(chatId, userId));
+  }
+
+  private async checkMember(chatId: string, userId: string, cached: boolean | undefined): Promise<void> {
+    let member = cached;
     if (member === undefined) {
       member = (await this.chats.currentRole(chatId, userId)) !== undefined;
       await this.membership.set(chatId, userId, member);

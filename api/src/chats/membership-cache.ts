@@ -15,11 +15,20 @@ export class MembershipCache {
   async get(chatId: string, userId: string): Promise<boolean | undefined> {
     if (this.ttlSeconds === 0) return undefined;
     try {
-      const value = await this.store.get(key(chatId, userId));
-      return value === null ? undefined : value === '1';
+      return MembershipCache.parse(await this.store.get(key(chatId, userId)));
     } catch {
       return undefined;
     }
+  }
+
+  /** The store key of one membership answer, for a caller that reads it with other keys; undefined when off. */
+  keyOf(chatId: string, userId: string): string | undefined {
+    return this.ttlSeconds === 0 ? undefined : key(chatId, userId);
+  }
+
+  /** A value read under keyOf, as get answers it. */
+  static parse(value: string | null | undefined): boolean | undefined {
+    return value == null ? undefined : value === '1';
   }
 
   async set(chatId: string, userId: string, member: boolean): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Handler } from '../http/handler-types.ts';
 import type { Idempotent } from '../idempotency/idempotency.ts';
-import type { DirectMessageSent } from '../schemas.ts';
+import { serialized } from '../messages/messages.handlers.ts';
+import type { DirectMessageSent, MessagePage } from '../schemas.ts';
 import type { DirectService } from './direct.service.ts';
 
 const created = (sent: DirectMessageSent) => ({ status: 201 as const, body: sent });
@@ -28,7 +29,7 @@ export function directHandlers(
         query.from,
         query.order ?? 'asc',
       );
-      return { status: 200, body: page.body };
+      return { status: 200, ...serialized<MessagePage>(page.bytes) };
     },
   };
 }

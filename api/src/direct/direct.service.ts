@@ -5,7 +5,7 @@ import type { Actor } from '../auth/actor.ts';
 import type { ChatsRepository } from '../chats/chats.repository.ts';
 import { chatCreatedEvent } from '../chats/chats.service.ts';
 import type { EventPublisher } from '../events/event-publisher.ts';
-import { etagOf, type CachedPage } from '../messages/history-cache.ts';
+import { toCachedPage, type CachedPage } from '../messages/history-cache.ts';
 import type { MessagesService, Order } from '../messages/messages.service.ts';
 import type { DirectMessageSent, MessagePage } from '../schemas.ts';
 
@@ -58,14 +58,14 @@ export class DirectService {
     limit: number,
     from: string | undefined,
     order: Order,
-  ): Promise<CachedPage<MessagePage>> {
+  ): Promise<CachedPage> {
     const reader = actor.id;
     const peer = await this.peer(reader, peerName);
     const chatId = await this.chats.findDirect(reader, peer.id);
     if (chatId === undefined) {
       // Nothing written yet: an empty conversation, not an error.
       const body: MessagePage = { messages: [] };
-      return { etag: etagOf(body), body };
+      return toCachedPage(body);
     }
     return this.messages.history(actor, chatId, limit, from, order);
   }

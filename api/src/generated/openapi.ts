@@ -208,7 +208,10 @@ export interface paths {
         put?: never;
         /**
          * Start a session
-         * @description Answers a new session token. A wrong name and a wrong password get the same answer.
+         * @description Answers a new session token. A wrong name and a wrong password get the same answer, at the
+         *     same cost (an unknown name is verified against a decoy hash). Passwords are argon2id hashes
+         *     (m = 19 MiB, t = 2, p = 1 by default); a bounded number are computed at once, and a login
+         *     beyond the queue is answered 503 with `Retry-After`.
          *     *Added to the original API.*
          */
         post: operations["login"];
@@ -393,7 +396,14 @@ export interface paths {
          * @description A page of the results, newest first (at most `SEARCH_MAX_RESULTS`, 100, per task). Reading
          *     drains: passing `from` acknowledges every result before it, and those are removed; the same
          *     `from` may be sent again (a lost response is retried without loss). Each item says where the
-         *     match is (`highlights`: character offsets into `text`).
+         *     match is (`highlights`: character offsets into `text`) and how it matched (`match`).
+         *
+         *     The results a task keeps come from the best tier that has matches before lower tiers fill
+         *     what is left: the phrase as written (`phrase`: its words adjacent and in order, stop words
+         *     included), every word as written (`exact`), word forms (`stem`), words starting with a word
+         *     of 3+ characters (`prefix`), and only when none of those finds anything, corrections of the
+         *     misspelt words (`corrected`; the task's status lists them). They are then returned newest
+         *     first.
          */
         get: operations["listSearchResults"];
         put?: never;
@@ -1347,7 +1357,15 @@ export interface components {
          *       "finished_at": "2026-11-21T09:00:00.120Z",
          *       "result_count": 3,
          *       "partial": false,
-         *       "reason": null
+         *       "reason": null,
+         *       "corrections": [
+         *         {
+         *           "word": "tivet",
+         *           "corrections": [
+         *             "ticket"
+         *           ]
+         *         }
+         *       ]
          *     }
          */
         SearchTaskStatus: {
@@ -1364,6 +1382,19 @@ export interface components {
             partial?: boolean;
             /** @description Why it failed (`FAILED` only). */
             reason?: string | null;
+            /**
+             * @description When the results are corrections (`match: corrected`), the misspelt words of the phrase
+             *     and the words searched instead, so a client can say "showing results for …"; empty
+             *     otherwise. Per word at most 3: the nearest by edit distance (a swap of two neighbouring
+             *     letters is one edit), then the most used in the caller's chats.
+             */
+            corrections?: components["schemas"]["SearchCorrection"][];
+        };
+        SearchCorrection: {
+            /** @description The word as the phrase spelt it. */
+            word: string;
+            /** @description The words searched instead, the likeliest first. */
+            corrections: string[];
         };
         SearchHit: {
             message_id: components["schemas"]["Id"];
@@ -1379,6 +1410,12 @@ export interface components {
                 start: number;
                 end: number;
             }[];
+            /**
+             * @description The best tier the message matched: `phrase` (the phrase as written), `exact` (every word
+             *     as written), `stem` (word forms), `prefix`, `corrected` (see the task's `corrections`).
+             * @enum {string}
+             */
+            match: "phrase" | "exact" | "stem" | "prefix" | "corrected";
         };
         /**
          * @example {
@@ -1399,7 +1436,8 @@ export interface components {
          *               "start": 8,
          *               "end": 13
          *             }
-         *           ]
+         *           ],
+         *           "match": "phrase"
          *         }
          *       ]
          *     }
@@ -1988,10 +2026,16 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `service-unavailable`: a dependency (the database or the store) does not answer. */
+        /**
+         * @description `service-unavailable`: a dependency (the database or the store) does not answer; or, on the
+         *     operations that hash a password (register, login, password change), more are waiting for a
+         *     hash than the server queues (`PASSWORD_HASH_QUEUE`): then `Retry-After` says when to try again.
+         */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
+                /** @description Seconds after which the request may succeed (sent when the server refused load). */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {

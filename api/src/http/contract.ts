@@ -2,13 +2,19 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Context as KoaContext, Middleware } from 'koa';
-import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
+import {
+  OpenAPIBackend,
+  type Context as OpenApiContext,
+  type Document,
+  type Operation,
+} from 'openapi-backend';
 import addFormats from 'ajv-formats';
 import { AppError, projectRoot } from '@messenger/shared';
 import type { Actor } from '../auth/actor.ts';
 import type { Caller } from '../auth/caller.ts';
 import type { HandlerInput, HandlerMap, OperationId, Reply } from './handler-types.ts';
 import { decodablePath } from './request-path.ts';
+import { RouteTable } from './route-table.ts';
 import type { RateLimitClass } from './throttle.ts';
 
 /** The contract, at the root of the repository. */
@@ -279,6 +285,54 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
   // routing); the document never changes after start-up, so build it once.
   const operations = api.router.getOperations();
   api.router.getOperations = () => operations;
+  // Routing with patterns compiled once (route-table.ts) in place of openapi-backend's, which builds
+  // a RegExp per operation per match; the router and its validator both call these two.
+  const routes = new RouteTable(operations);
+  const router = api.router;
+  router.matchOperation = ((req: { method: string; path: string }, strict?: boolean) => {
+    const found = routes.match(req.method.trim().toLowerCase(), req.path);
+    if (found.kind === 'found') return found.operation;
+    if (!strict) return undefined;
+    throw new Error(
+      found.kind === 'not-found'
+        ? '404-notFound: no route matches request'
+        : '405-methodNotAllowed: this method is not registered for the route',
+    );
+  }) as typeof router.matchOperation;
+  const parseRequest = router.parseRequest.bind(router);
+  router.parseRequest = ((req: Parameters<typeof parseRequest>[0], operation?: Operation) => {
+    // A request with cookies (none of the contract's parameters is one) goes the library's way.
+    if (req.headers.cookie !== undefined || typeof req.query !== 'object') {
+      const parsed = parseRequest(req);
+      return operation ? { ...parsed, params: routes.paramsOf(operation.path, parsed.path) } : parsed;
+    }
+    // What openapi-backend's parseRequest answers, without its per-call costs (lodash deep copies
+    // and key mapping of headers Node has already lower-cased, a cookie parse, and path parameters
+    // from a pattern compiled anew): it ran three times a request, 11% of /ping's CPU.
+    let requestBody: unknown = req.body;
+    if (typeof requestBody === 'string' || Buffer.isBuffer(requestBody)) {
+      try {
+        requestBody = JSON.parse(requestBody.toString());
+      } catch {
+        // left as it is: validation reports it
+      }
+    }
+    const query: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(req.query))
+      query[name] = Array.isArray(value) ? [...value] : value;
+    const path = pathOnly(req.path);
+    return {
+      ...req,
+      method: req.method.trim().toLowerCase(),
+      path,
+      params: operation ? routes.paramsOf(operation.path, path) : {},
+      // A copy: ajv's type coercion writes into what it validates.
+      headers: { ...req.headers },
+      query,
+      cookies: {},
+      requestBody,
+    };
+  }) as typeof router.parseRequest;
 
   const missing = api
     .getOperations()
@@ -318,6 +372,14 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
     }
     await api.handleRequest({ ...request, body: (koa.request as { body?: unknown }).body }, koa);
   };
+}
+
+/** A request path as openapi-backend normalises it: a leading slash, no query string. */
+function pathOnly(raw: string): string {
+  const path = raw.trim();
+  const q = path.indexOf('?');
+  const bare = q >= 0 ? path.slice(0, q) : path;
+  return bare.startsWith('/') ? bare : `/${bare}`;
 }
 
 type SecurityResult = (Caller & { error?: undefined }) | { error: unknown } | undefined;

@@ -28,6 +28,7 @@ export function renderError(ctx: Context, err: unknown): void {
     ctx.status = known.status;
     ctx.body = { message: known.code, detail: known.detail };
     if (known.status === 401) ctx.set('WWW-Authenticate', AUTH_CHALLENGE);
+    if (known.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(known.retryAfterSeconds));
     return;
   }
   ctx.state.log.error({ err }, 'unhandled error');

@@ -3,6 +3,13 @@ import type { Middleware } from 'koa';
 import type { Logger } from '@messenger/shared';
 import { renderError } from './errors.ts';
 
+const requestLine = (ctx: { method: string; path: string; status: number }, ms: number) => ({
+  method: ctx.method,
+  path: ctx.path,
+  status: ctx.status,
+  ms: Math.round(ms * 10) / 10,
+});
+
 /** A client's own request id is kept when it is sane; otherwise one is made. */
 const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -22,7 +29,15 @@ export function requestContext(logger: Logger): Middleware {
     const incoming = ctx.get('x-request-id');
     const requestId = SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ reqId: requestId });
+    // The request's child logger is made when something logs through it: pino builds a child's
+    // bindings (serialised, redaction applied) at once, a cost most requests never need.
+    let log: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      get: () => (log ??= logger.child({ reqId: requestId })),
+      set: (value: Logger) => (log = value),
+      configurable: true,
+      enumerable: true,
+    });
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     try {
@@ -31,8 +46,10 @@ export function requestContext(logger: Logger): Middleware {
       renderError(ctx, err);
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const line = { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 };
-    if (ctx.status >= 500) ctx.state.log.error(line, 'request failed');
-    else ctx.state.log.info(line, 'request');
+    if (ctx.status >= 500) ctx.state.log.error(requestLine(ctx, ms), 'request failed');
+    else if (log) log.info(requestLine(ctx, ms), 'request');
+    // Without a child, the line carries the request id itself, and is not even built below info.
+    else if (logger.isLevelEnabled('info'))
+      logger.info({ reqId: requestId, ...requestLine(ctx, ms) }, 'request');
   };
 }

@@ -1,9 +1,24 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { Logger, Store } from '@messenger/shared';
 
-export interface CachedPage<T> {
-  etag: string;
-  body: T;
+/**
+ * A history page as it goes on the wire: the exact bytes of its JSON body and their ETag. A cache
+ * hit is sent as it is, never parsed and serialised again (that was most of a hit's CPU).
+ */
+export interface CachedPage {
+  readonly etag: string;
+  /** the response body, JSON */
+  readonly bytes: Buffer;
+}
+
+/** What one store round trip brought for a read (see lookup). */
+export interface Lookup {
+  /** The chat's version; undefined when the cache is off or the store does not answer. */
+  readonly version: string | undefined;
+  /** The page under that version, when it is cached. */
+  readonly page: CachedPage | undefined;
+  /** The values of the keys read alongside; undefined when they were not read. */
+  readonly alongside: ReadonlyArray<string | null> | undefined;
 }
 
 /**
@@ -47,21 +62,46 @@ export class HistoryCache {
     }
   }
 
-  async get<T>(chatId: string, version: string, page: string): Promise<CachedPage<T> | undefined> {
+  /**
+   * In one store round trip: the chat's version, the page `pageId` under it, and the values of
+   * `alongside` (keys the same request needs next, such as the reader's membership). A chat whose
+   * version is not in the store yet gets one (a rare second trip).
+   */
+  async lookup(chatId: string, pageId: string, alongside: readonly string[] = []): Promise<Lookup> {
+    const none: Lookup = { version: undefined, page: undefined, alongside: undefined };
+    if (!this.enabled || this.unbumped.has(chatId)) return none;
+    let read: Awaited<ReturnType<Store['getFollowing']>>;
     try {
-      const raw = await this.store.get(pageKey(chatId, version, page));
-      return raw ? (JSON.parse(raw) as CachedPage<T>) : undefined;
+      read = await this.store.getFollowing([...alongside, versionKey(chatId)], {
+        prefix: `${pagePrefix(chatId)}`,
+        suffix: `:${pageId}`,
+      });
+    } catch (err) {
+      this.log.warn({ err }, 'history cache unavailable');
+      return none;
+    }
+    const values = read.values.slice(0, alongside.length);
+    const version = read.values[alongside.length] ?? (await this.version(chatId));
+    return { version, page: read.followed ? decode(read.followed) : undefined, alongside: values };
+  }
+
+  /** A cached page; undefined when it is not cached or the store does not answer. */
+  async get(chatId: string, version: string, pageId: string): Promise<CachedPage | undefined> {
+    try {
+      const raw = await this.store.get(pageKey(chatId, version, pageId));
+      return raw === null ? undefined : decode(Buffer.from(raw));
     } catch {
       return undefined;
     }
   }
 
-  async put<T>(chatId: string, version: string, page: string, body: T): Promise<CachedPage<T>> {
-    const cached = { etag: etagOf(body), body };
+  /** Serialises a page once, caches its bytes under the version, and answers them. */
+  async put(chatId: string, version: string, pageId: string, body: unknown): Promise<CachedPage> {
+    const page = toCachedPage(body);
     await this.store
-      .set(pageKey(chatId, version, page), JSON.stringify(cached), this.ttlSeconds)
+      .set(pageKey(chatId, version, pageId), `${page.etag}\n${page.bytes.toString()}`, this.ttlSeconds)
       .catch((err: unknown) => this.log.warn({ err }, 'could not cache a history page'));
-    return cached;
+    return page;
   }
 
   /** Makes every cached page of the chat stale. */
@@ -122,10 +162,23 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 2_000;
 
 const versionKey = (chatId: string) => `history:version:${chatId}`;
-const pageKey = (chatId: string, version: string, page: string) =>
-  `history:page:${chatId}:${version}:${page}`;
+const pagePrefix = (chatId: string) => `history:page:${chatId}:`;
+const pageKey = (chatId: string, version: string, page: string) => `${pagePrefix(chatId)}${version}:${page}`;
 
-/** A strong validator of the page's content. */
-export function etagOf(body: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`;
+/** A stored page is its ETag, a newline, and the body's bytes. */
+function decode(stored: Buffer): CachedPage | undefined {
+  const newline = stored.indexOf(0x0a);
+  if (newline < 0) return undefined;
+  return { etag: stored.subarray(0, newline).toString(), bytes: stored.subarray(newline + 1) };
+}
+
+/** A page body serialised once, with the ETag of exactly those bytes. */
+export function toCachedPage(body: unknown): CachedPage {
+  const json = JSON.stringify(body);
+  return { etag: etagOfText(json), bytes: Buffer.from(json) };
+}
+
+/** A strong validator of the page's content: a hash of its bytes. */
+function etagOfText(json: string): string {
+  return `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
 }

@@ -94,6 +94,7 @@ export class SearchService {
       result_count: task.result_count,
       partial: task.partial,
       reason: task.reason,
+      corrections: task.corrections ?? [],
     };
   }
 

@@ -79,18 +79,32 @@ export function fuzzyWord(word: string): FuzzyWord | undefined {
 }
 
 /**
- * The least pg_trgm similarity between `word` and any word at most `maxEdits` edits from it, or
- * undefined when that floor is too low to be selective. pg_trgm pads a word as "  word " and
- * takes its distinct trigrams; an edit changes at most 3 of them, so a word B within k edits
- * shares at least |A| - 3k of A's and has at most n + k + 1, and
- * similarity = shared / (|A| + |B| - shared) >= (|A| - 3k) / (n + 4k + 1). (ASCII only: whether
- * pg_trgm counts other letters as word characters depends on the database's locale.)
+ * The least pg_trgm similarity between `word` and any word at most `maxEdits` OSA edits from it, or
+ * undefined when that floor is too low to be selective. pg_trgm pads a word as "  word " and takes
+ * its distinct trigrams; an insertion, deletion or substitution changes at most 3 of them and a
+ * transposition of two neighbours at most 4, so a word B within k edits shares at least |A| - 4k of
+ * A's and has at most n + k + 1, and similarity = shared / (|A| + |B| - shared)
+ * >= (|A| - 4k) / (n + 5k + 1). (ASCII only: whether pg_trgm counts other letters as word
+ * characters depends on the database's locale.)
  */
 export function trigramFloor(word: string, maxEdits: number): number | undefined {
   const padded = `  ${word} `;
   const trigrams = new Set<string>();
   for (let i = 0; i + 3 <= padded.length; i++) trigrams.add(padded.slice(i, i + 3));
-  const floor = (trigrams.size - 3 * maxEdits) / (word.length + 4 * maxEdits + 1);
+  const floor = (trigrams.size - 4 * maxEdits) / (word.length + 5 * maxEdits + 1);
   // pg_trgm computes in float4: stay a little under the exact bound.
   return floor >= MIN_TRIGRAM_FLOOR ? Math.floor(floor * 1000) / 1000 - 0.001 : undefined;
+}
+
+/**
+ * The words of the phrase in order, repeats kept, each as one quoted operand: the phrase tier asks
+ * for them adjacent and in this order ("to be or not to be" is six words, not four).
+ */
+export function phraseOperands(phrase: string): string[] {
+  return phrase
+    .replaceAll('\u0000', ' ')
+    .split(/\s+/u)
+    .filter((raw) => /[\p{L}\p{N}]/u.test(raw))
+    .slice(0, MAX_TERMS)
+    .map(quoteOperand);
 }

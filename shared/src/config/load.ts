@@ -88,6 +88,16 @@ export function loadConfig(env: Env = process.env): Config {
         Math.floor(sessionTtlSeconds / 2),
       ),
       accountNameGraceDays: int('ACCOUNT_NAME_GRACE_DAYS', 30, 0, 3650),
+      passwordHash: {
+        // OWASP's floor is m = 19 MiB with t = 2; argon2 itself needs at least 8 KiB per lane.
+        memoryKiB: int('PASSWORD_HASH_MEMORY_KIB', 19 * 1024, 1024, 4 * 1024 * 1024),
+        timeCost: int('PASSWORD_HASH_TIME_COST', 2, 1, 100),
+        parallelism: int('PASSWORD_HASH_PARALLELISM', 1, 1, 64),
+        concurrency: int('PASSWORD_HASH_CONCURRENCY', 2, 1, 1024),
+        queue: int('PASSWORD_HASH_QUEUE', 256, 0, 100_000),
+        // libuv's own default; read here only to check that the hashes leave it room (see below).
+        threadPoolSize: int('UV_THREADPOOL_SIZE', 4, 1, 1024),
+      },
     },
     http: {
       corsOrigins: origins('CORS_ORIGINS'),
@@ -127,6 +137,15 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: bool('MIGRATE_ON_START', true),
   };
 
+  // Each lane of a running hash holds a libuv thread: at least one must stay free for file, DNS
+  // and zlib work, or a login storm would stall them behind the hashes.
+  const hashing = config.auth.passwordHash;
+  if (hashing.concurrency * hashing.parallelism >= hashing.threadPoolSize) {
+    reader.problems.push(
+      `PASSWORD_HASH_CONCURRENCY × PASSWORD_HASH_PARALLELISM (${hashing.concurrency} × ${hashing.parallelism}) ` +
+        `must be below UV_THREADPOOL_SIZE (${hashing.threadPoolSize}): raise UV_THREADPOOL_SIZE or hash fewer at once`,
+    );
+  }
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return deepFreeze(config);
 }

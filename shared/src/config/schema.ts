@@ -95,6 +95,27 @@ export interface Config {
      * days, so no one can pose as the person who left right away (default 30; 0 frees it at once).
      */
     readonly accountNameGraceDays: number;
+    /**
+     * Password hashing (argon2id), OWASP's parameters by default. A hash of other parameters is still
+     * verified, and replaced on the user's next successful login.
+     */
+    readonly passwordHash: {
+      /** PASSWORD_HASH_MEMORY_KIB: memory per hash in KiB (default 19456, 19 MiB). */
+      readonly memoryKiB: number;
+      /** PASSWORD_HASH_TIME_COST: passes over that memory (default 2). */
+      readonly timeCost: number;
+      /** PASSWORD_HASH_PARALLELISM: lanes per hash (default 1). */
+      readonly parallelism: number;
+      /** PASSWORD_HASH_CONCURRENCY: hashes computed at once per process (default 2, the libuv threads left for them). */
+      readonly concurrency: number;
+      /** PASSWORD_HASH_QUEUE: hashes that may wait for a slot; one more is answered 503 with Retry-After (default 256). */
+      readonly queue: number;
+      /**
+       * UV_THREADPOOL_SIZE: libuv's thread pool (default 4), set where the process starts
+       * (scripts/start.mjs, the Dockerfile). Hashes run on it, so CONCURRENCY × PARALLELISM must be below it.
+       */
+      readonly threadPoolSize: number;
+    };
   };
   readonly http: {
     /**

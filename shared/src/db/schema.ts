@@ -92,8 +92,8 @@ export interface MessagesTable {
   /** The members the text mentioned when it was posted (migrations/0009). */
   mentions: ColumnType<string[], string[] | undefined, string[]>;
   /**
-   * Generated from `text` (migrations/0002_search.sql): english (weight A), russian (B) and simple (C)
-   * lexemes. Read by the search only; never written.
+   * Generated from `text` (migrations/0002_search.sql, 0011): english (weight A), russian (B) and
+   * simple (C) lexemes, and the words inside glued tokens (D). Read by the search only; never written.
    */
   search_vector: ColumnType<string, never, never>;
 }
@@ -104,6 +104,17 @@ export interface MessagesTable {
  */
 export interface SearchWordsTable {
   word: string;
+}
+
+/**
+ * How many messages of a chat hold each token (migrations/0011), kept by triggers on messages:
+ * corrections and prefix completions are ranked by the sum over the caller's chats.
+ */
+export interface SearchChatWordsTable {
+  chat_id: string;
+  word: string;
+  /** May reach 0 after edits and deletes: readers skip those rows. */
+  messages: number;
 }
 
 /**
@@ -161,6 +172,7 @@ export interface DB {
   chat_members: ChatMembersTable;
   messages: MessagesTable;
   search_words: SearchWordsTable;
+  search_chat_words: SearchChatWordsTable;
   idempotency_keys: IdempotencyKeysTable;
   events: EventsTable;
   chat_pins: ChatPinsTable;

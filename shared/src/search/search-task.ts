@@ -20,7 +20,17 @@ export interface SearchTask {
   result_count: number | null;
   partial: boolean;
   reason: string | null;
+  /** The misspelt words and what was searched instead, when the results are corrections (issue 14). */
+  corrections?: SearchCorrection[];
 }
+
+export interface SearchCorrection {
+  word: string;
+  corrections: string[];
+}
+
+/** How a result matched, best first (openapi.yaml, SearchHit.match). */
+export type SearchMatch = 'phrase' | 'exact' | 'stem' | 'prefix' | 'corrected';
 
 /** One result, as stored and as served. */
 export interface SearchHitView {
@@ -32,4 +42,5 @@ export interface SearchHitView {
   text: string;
   created_at: string;
   highlights: Array<{ start: number; end: number }>;
+  match: SearchMatch;
 }

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.ts';
-import type { SearchHitView, SearchTask } from './search-task.ts';
+import type { SearchCorrection, SearchHitView, SearchTask } from './search-task.ts';
 
 export interface TaskStoreSettings {
   /** A finished task and its results live this long after finishing. */
@@ -51,7 +51,13 @@ export class SearchTaskStore {
   }
 
   /** Stores the results, then the status that points at them (a reader never sees SUCCESS without results). */
-  async succeed(task: SearchTask, results: SearchHitView[], partial: boolean, at: Date): Promise<void> {
+  async succeed(
+    task: SearchTask,
+    results: SearchHitView[],
+    partial: boolean,
+    at: Date,
+    corrections: SearchCorrection[] = [],
+  ): Promise<void> {
     const ttl = this.settings.resultTtlSeconds;
     const stored: StoredResults = { drained: 0, total: results.length, items: results };
     await this.store.set(resultsKey(task.task_id), JSON.stringify(stored), ttl);
@@ -62,6 +68,7 @@ export class SearchTaskStore {
       result_count: results.length,
       partial,
       reason: null,
+      corrections,
     };
     await this.store.set(taskKey(task.task_id), JSON.stringify(done), ttl);
   }

@@ -38,6 +38,16 @@ export class MemoryStore implements Store {
     return entry.value;
   }
 
+  async getFollowing(
+    keys: readonly string[],
+    follow: { readonly prefix: string; readonly suffix: string },
+  ): Promise<{ values: Array<string | null>; followed: Buffer | null }> {
+    const values = keys.map((key) => this.live(key)?.value ?? null);
+    const last = values[values.length - 1];
+    const followed = last == null ? null : this.live(`${follow.prefix}${last}${follow.suffix}`)?.value;
+    return { values, followed: followed == null ? null : Buffer.from(followed) };
+  }
+
   async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
     const expiresAt = ttlSeconds === undefined ? Infinity : Date.now() + ttlSeconds * 1000;
     this.entries.set(this.keyPrefix + key, { value, expiresAt });

@@ -13,6 +13,23 @@ export interface RedisStoreOptions {
   breakerMs: number;
 }
 
+/**
+ * getFollowing: GET of every key, then GET of ARGV[1] .. <value of the last key> .. ARGV[2]. A false
+ * in the reply table is Redis's nil (a Lua nil would end the table).
+ */
+const GET_FOLLOWING_LUA = `
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('GET', key) end
+local last = out[#KEYS]
+if last then out[#KEYS + 1] = redis.call('GET', ARGV[1] .. last .. ARGV[2]) else out[#KEYS + 1] = false end
+return out
+`;
+
+/** The client with the command defined in the constructor. */
+type FollowingClient = Redis & {
+  getFollowingBuffer(numKeys: number, ...keysThenArgs: string[]): Promise<Array<Buffer | null>>;
+};
+
 const DEFAULTS: RedisStoreOptions = { connectTimeoutMs: 3_000, commandTimeoutMs: 1_000, breakerMs: 1_000 };
 
 /**
@@ -28,7 +45,7 @@ export class RedisStore implements Store {
 
   constructor(
     private readonly url: string,
-    keyPrefix = '',
+    private readonly keyPrefix = '',
     options: Partial<RedisStoreOptions> = {},
   ) {
     const { connectTimeoutMs, commandTimeoutMs, breakerMs } = { ...DEFAULTS, ...options };
@@ -45,6 +62,8 @@ export class RedisStore implements Store {
     });
     // Without a listener ioredis prints every failed reconnect; the callers see the errors that matter.
     this.client.on('error', () => {});
+    // Sent once by SHA (ioredis loads it again after a NOSCRIPT).
+    this.client.defineCommand('getFollowing', { lua: GET_FOLLOWING_LUA });
   }
 
   async connect(): Promise<this> {
@@ -63,6 +82,26 @@ export class RedisStore implements Store {
 
   get(key: string): Promise<string | null> {
     return this.run(() => this.client.get(key));
+  }
+
+  async getFollowing(
+    keys: readonly string[],
+    follow: { readonly prefix: string; readonly suffix: string },
+  ): Promise<{ values: Array<string | null>; followed: Buffer | null }> {
+    if (keys.length === 0) return { values: [], followed: null };
+    // The key prefix applies to KEYS only: the followed key, built in the script, carries it itself.
+    const replies = await this.run(() =>
+      (this.client as FollowingClient).getFollowingBuffer(
+        keys.length,
+        ...keys,
+        `${this.keyPrefix}${follow.prefix}`,
+        follow.suffix,
+      ),
+    );
+    return {
+      values: replies.slice(0, keys.length).map((v) => (v === null ? null : v.toString())),
+      followed: replies[keys.length] ?? null,
+    };
   }
 
   getAndTouch(key: string, ttlSeconds: number): Promise<string | null> {

@@ -15,6 +15,16 @@ export interface Store {
   get(key: string): Promise<string | null>;
   /** Reads a value and restarts its time to live in one step (sliding expiry). */
   getAndTouch(key: string, ttlSeconds: number): Promise<string | null>;
+  /**
+   * Reads `keys` and, in the same round trip, the key that the last of them names: the key
+   * `${follow.prefix}${value of the last key}${follow.suffix}` (none when that value is missing).
+   * The followed value comes back as bytes, for values sent on as they are (a cached response body).
+   * What a hot read needs (a chat's cache version, then the page under it) costs one round trip.
+   */
+  getFollowing(
+    keys: readonly string[],
+    follow: { readonly prefix: string; readonly suffix: string },
+  ): Promise<{ values: Array<string | null>; followed: Buffer | null }>;
   /** Writes a value; with `ttlSeconds` it disappears after that long. */
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   /** Writes a value only where the key is missing; answers whether it wrote. */
