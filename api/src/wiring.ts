@@ -9,6 +9,11 @@ import {
   type Queue,
   type Store,
 } from '@messenger/shared';
+import { AccountDeletionRepository } from './accounts/account-deletion.repository.ts';
+import { AccountDeletionService } from './accounts/account-deletion.service.ts';
+import { AccountExportRepository } from './accounts/account-export.repository.ts';
+import { AccountExportService } from './accounts/account-export.service.ts';
+import { accountsHandlers } from './accounts/accounts.handlers.ts';
 import { AccountsRepository } from './auth/accounts.repository.ts';
 import { resolveActor } from './auth/actor.ts';
 import { authHandlers } from './auth/auth.handlers.ts';
@@ -41,6 +46,9 @@ import { IdempotencyRepository } from './idempotency/idempotency.repository.ts';
 import { createIdempotency } from './idempotency/idempotency.ts';
 import { HistoryCache } from './messages/history-cache.ts';
 import { messagesHandlers } from './messages/messages.handlers.ts';
+import { pinsHandlers } from './pins/pins.handlers.ts';
+import { PinsRepository } from './pins/pins.repository.ts';
+import { PinsService } from './pins/pins.service.ts';
 import { reactionsHandlers } from './reactions/reactions.handlers.ts';
 import { ReactionsRepository } from './reactions/reactions.repository.ts';
 import { ReactionsService } from './reactions/reactions.service.ts';
@@ -82,6 +90,7 @@ export async function buildKoa(
       sessionTtlSeconds: config.auth.sessionTtlSeconds,
       sessionTouchSeconds: config.auth.sessionTouchSeconds,
       exactNames: config.auth.disabled,
+      accountNameGraceDays: config.auth.accountNameGraceDays,
     },
     new PasswordHasher(config.auth.passwordHash),
     logger.child({ component: 'auth' }),
@@ -129,7 +138,15 @@ export async function buildKoa(
     config.auth.disabled,
     events,
   );
-  const messages = new MessagesService(new MessagesRepository(database.db), access, historyCache, events);
+  const messagesRepository = new MessagesRepository(database.db);
+  const messages = new MessagesService(messagesRepository, access, historyCache, events);
+  const pins = new PinsService(
+    new PinsRepository(database.db),
+    chatsRepository,
+    messagesRepository,
+    access,
+    events,
+  );
   const reactions = new ReactionsService(new ReactionsRepository(database.db), access, historyCache, events);
   const direct = new DirectService(chatsRepository, accounts, messages, events);
   const readMarkers = new ReadMarkersService(new ReadMarkersRepository(database.db), access, events);
@@ -149,6 +166,16 @@ export async function buildKoa(
   );
 
   const usersService = new UsersService(new UserProfilesRepository(database.db));
+  const accountDeletion = new AccountDeletionService(
+    new AccountDeletionRepository(database.db),
+    chatsRepository,
+    auth,
+    access,
+    historyCache,
+    events,
+    config.auth.accountNameGraceDays,
+  );
+  const accountExport = new AccountExportService(new AccountExportRepository(database.db), usersService);
   const inbox = new InboxService(new InboxRepository(database.db), accounts, config.inbox);
 
   const spec = readSpec();
@@ -156,11 +183,13 @@ export async function buildKoa(
     ...systemHandlers(database, store, queue, config.queue.backend, spec.text, () => hub.connected),
     ...authHandlers(auth),
     ...chatsHandlers(chats, members),
+    ...pinsHandlers(pins),
     ...messagesHandlers(messages, idempotent),
     ...reactionsHandlers(reactions),
     ...searchHandlers(search),
     ...directHandlers(direct, idempotent),
     ...usersHandlers(usersService),
+    ...accountsHandlers(accountDeletion, accountExport),
     ...inboxHandlers(inbox),
     ...eventsHandlers(hub, tickets, readMarkers, typing),
   };

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   'task-failed': 409,
   'idempotency-key-reused': 409,
   'idempotency-key-in-progress': 409,
+  'too-many-pins': 409,
   'too-many-reactions': 409,
   'payload-too-large': 413,
   'request-limit-exceeded': 429,

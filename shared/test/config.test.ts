@@ -64,6 +64,7 @@ describe('config', () => {
         auth: {
           disabled: false,
           sessionTtlSeconds: 3600,
+          accountNameGraceDays: 30,
           sessionTouchSeconds: 60,
           passwordHash: {
             memoryKiB: 19_456,
@@ -231,6 +232,7 @@ describe('config', () => {
         auth: {
           disabled: true,
           sessionTtlSeconds: 7200,
+          accountNameGraceDays: 30,
           sessionTouchSeconds: 0,
           passwordHash: {
             memoryKiB: 8192,

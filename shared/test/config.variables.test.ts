@@ -115,6 +115,8 @@ describe('config', () => {
       ['INBOX_MAX_RESULTS', '1001'],
       ['INBOX_MAX_AGE_DAYS', '0'],
       ['INBOX_MAX_AGE_DAYS', '3651'],
+      ['ACCOUNT_NAME_GRACE_DAYS', '-1'],
+      ['ACCOUNT_NAME_GRACE_DAYS', '3651'],
       ['IDEMPOTENCY_TTL_SECONDS', '59'],
       ['IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS', '0'],
     ];

@@ -29,11 +29,12 @@ type Shapes = { readonly [T in keyof DB]: { readonly [C in keyof DB[T]]-?: Colum
 const COLUMNS = {
   users: {
     id: 'not null, optional on insert',
-    user_name: 'not null',
+    user_name: 'nullable',
     name_key: 'nullable, optional on insert',
     password_hash: 'nullable',
     display_name: 'nullable',
     created_at: 'not null, optional on insert',
+    deleted_at: 'nullable, optional on insert',
   },
   sessions: {
     id: 'not null, optional on insert',
@@ -54,6 +55,8 @@ const COLUMNS = {
     last_message_seq: 'not null, optional on insert',
     last_message_at: 'nullable, optional on insert',
     direct_key: 'nullable, optional on insert',
+    topic: 'nullable, optional on insert',
+    members_can_pin: 'not null, optional on insert',
   },
   chat_members: {
     chat_id: 'not null',
@@ -98,6 +101,12 @@ const COLUMNS = {
     user_ids: 'nullable, optional on insert',
     origin_session: 'nullable, optional on insert',
     created_at: 'not null, optional on insert',
+  },
+  chat_pins: {
+    chat_id: 'not null',
+    message_id: 'not null',
+    pinned_by: 'not null',
+    pinned_at: 'not null, optional on insert',
   },
   idempotency_keys: {
     scope: 'not null',

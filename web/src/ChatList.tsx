@@ -114,7 +114,7 @@ export function ChatList({ chats, openChatId, onOpen, onCreated, onDirect }: Pro
               )}
               {chat.last_message && (
                 <span class="last">
-                  {chat.last_message.user_name}: {chat.last_message.text}
+                  {chat.last_message.user_name ?? 'deleted user'}: {chat.last_message.text}
                 </span>
               )}
             </button>

@@ -114,7 +114,8 @@ export function ChatView({ chat, me, focusMessageId, subscribe, onRead, onLeft }
                 ? shown
                 : upsert(shown, message),
             );
-            setTyping((now) => without(now, message.user_name));
+            const author = message.user_name;
+            if (author) setTyping((now) => without(now, author));
             break;
           }
           case 'message.deleted': {

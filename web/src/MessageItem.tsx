@@ -31,7 +31,7 @@ export function MessageItem({ message: m, mine, focused, onEdit, onDelete }: Pro
       class={focused ? 'message focused' : 'message'}
       tabIndex={focused ? -1 : undefined}
     >
-      <span class="author">{m.user_name}</span>
+      <span class="author">{m.user_name ?? 'deleted user'}</span>
       <time dateTime={m.created_at}>
         {new Date(m.created_at).toLocaleTimeString()}
         {m.edited_at && <span class="edited"> (edited)</span>}

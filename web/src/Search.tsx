@@ -112,7 +112,7 @@ export function Search({ chats, onOpen }: Props) {
                     }}
                   >
                     <span class="hit-where">
-                      {nameOf(hit.chat_id)} · {hit.user_name} ·{' '}
+                      {nameOf(hit.chat_id)} · {hit.user_name ?? 'deleted user'} ·{' '}
                       <time dateTime={hit.created_at}>{new Date(hit.created_at).toLocaleString()}</time>
                     </span>
                     <span class="hit-text">{highlighted(hit)}</span>

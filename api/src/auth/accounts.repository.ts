@@ -3,13 +3,19 @@ import type { DB, SessionEndReason, UserRow } from '@messenger/shared';
 
 /**
  * Accounts in `users`: names, password hashes, sign-up. Profiles are read and written by
- * `users/users.repository.ts`. "Not found" is `undefined`; services decide what it means.
+ * `users/users.repository.ts`. "Not found" is `undefined`; services decide what it means. A deleted
+ * account (migrations/0010) is never found: its row stays only as the author of its messages.
  */
 export class AccountsRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
   findById(id: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
   }
 
   /**
@@ -17,18 +23,22 @@ export class AccountsRepository {
    * case; migration 0007) matches, so `ALICE` and `ａlice` find `alice`.
    */
   findByName(userName: string): Promise<UserRow | undefined> {
-    return this.db
-      .selectFrom('users')
-      .selectAll()
-      .where((eb) =>
-        eb.or([
-          eb('user_name', '=', userName),
-          eb('name_key', '=', sql<string>`lower(normalize(btrim(${userName}), NFKC))`),
-        ]),
-      )
-      .orderBy(sql`user_name = ${userName}`, 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    return (
+      this.db
+        .selectFrom('users')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb('user_name', '=', userName),
+            eb('name_key', '=', sql<string>`lower(normalize(btrim(${userName}), NFKC))`),
+          ]),
+        )
+        // A deleted account keeps its name's key through the grace period, but is no one.
+        .where('deleted_at', 'is', null)
+        .orderBy(sql`user_name = ${userName}`, 'desc')
+        .limit(1)
+        .executeTakeFirst()
+    );
   }
 
   /**
@@ -79,6 +89,21 @@ export class AccountsRepository {
         .execute();
       return ended.map((r) => r.token_hash);
     });
+  }
+
+  /**
+   * Frees the name (and its look-alikes) from an account deleted at least `graceDays` ago: its key
+   * is cleared, so a registration of the name can take it. Checked at registration rather than by
+   * a timer: nothing needs the key cleared until someone wants the name.
+   */
+  async releaseDeletedName(userName: string, graceDays: number): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ name_key: null })
+      .where('name_key', '=', sql<string>`lower(normalize(btrim(${userName}), NFKC))`)
+      .where('deleted_at', 'is not', null)
+      .where('deleted_at', '<=', sql<Date>`now() - make_interval(days => ${graceDays})`)
+      .execute();
   }
 
   /**

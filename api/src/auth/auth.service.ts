@@ -13,6 +13,8 @@ export interface AuthSettings {
   sessionTouchSeconds: number;
   /** AUTH_DISABLED mode: names are taken exactly as old clients send them (no normalising). */
   exactNames: boolean;
+  /** ACCOUNT_NAME_GRACE_DAYS: how long a deleted account's name stays taken. */
+  accountNameGraceDays: number;
 }
 
 /** What the store keeps per live session (the fast path). */
@@ -53,6 +55,7 @@ export class AuthService {
     const exact = this.settings.exactNames;
     const userName = exact ? rawName : normalizeUserName(rawName);
     const hash = await this.passwords.hash(password);
+    if (!exact) await this.accounts.releaseDeletedName(userName, this.settings.accountNameGraceDays);
     const user = await this.accounts.insert(userName, hash, !exact);
     if (!user) throw new AppError('user-already-exists', `user_name "${userName}" is taken`);
     return user.id;
@@ -211,6 +214,34 @@ export class AuthService {
     );
     if (!ended) throw new AppError('forbidden', 'old_password is wrong (the password changed meanwhile)');
     return ended.length;
+  }
+
+  /**
+   * Re-authentication for what a session alone must not do (deleting the account): 403, not 401, on
+   * a wrong password, as for a password change.
+   */
+  async requirePassword(userId: string, password: string): Promise<void> {
+    const user = await this.accounts.findById(userId);
+    if (!user?.password_hash || !(await this.passwords.verify(user.password_hash, password)).ok) {
+      throw new AppError('forbidden', 'password is wrong');
+    }
+  }
+
+  /**
+   * Ends every running session of the user everywhere, for a change whose database step ends them
+   * (account deletion), or changes nothing: as logout-all, the store's tombstones go first and are
+   * taken back if `endInDatabase` fails. Answers what `endInDatabase` answered.
+   */
+  async endAllSessionsWith<T extends { endedSessions: string[] }>(
+    userId: string,
+    endInDatabase: () => Promise<T>,
+  ): Promise<T> {
+    let outcome: T | undefined;
+    await this.endEverywhere(await this.sessions.runningTokenHashes(userId), async () => {
+      outcome = await endInDatabase();
+      return outcome.endedSessions;
+    });
+    return outcome!;
   }
 
   /** Ends every session of the caller, this one included. Answers how many it ended. */

@@ -10,6 +10,7 @@ export function chatsHandlers(
   listChats: Handler<'listChats'>;
   getChat: Handler<'getChat'>;
   deleteChat: Handler<'deleteChat'>;
+  updateChat: Handler<'updateChat'>;
   addChatUser: Handler<'addChatUser'>;
   listChatUsers: Handler<'listChatUsers'>;
   removeChatUser: Handler<'removeChatUser'>;
@@ -31,6 +32,14 @@ export function chatsHandlers(
       await chats.delete(actor, params.chat_id);
       return { status: 204, body: undefined };
     },
+    updateChat: async ({ actor, params, body }) => ({
+      status: 200,
+      body: await chats.update(actor, params.chat_id, {
+        ...(body.chat_name !== undefined && { chatName: body.chat_name }),
+        ...(body.topic !== undefined && { topic: body.topic }),
+        ...(body.members_can_pin !== undefined && { membersCanPin: body.members_can_pin }),
+      }),
+    }),
     addChatUser: async ({ actor, params, body }) => ({
       status: 201,
       body: { user_id: await members.addUser(actor, params.chat_id, body.user_name) },

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type NotNull, type Transaction } from 'kysely';
 import type { ChatRow, DB } from '@messenger/shared';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -9,6 +9,8 @@ export interface ChatListRow {
   id: string;
   chat_name: string;
   kind: 'group' | 'direct';
+  topic: string | null;
+  members_can_pin: boolean;
   created_at: Date;
   last_message_at: Date | null;
   activity_at: Date;
@@ -32,6 +34,14 @@ export interface MemberRow {
   joined_at: Date;
 }
 
+/** What `PATCH /v1/chats/{chat_id}` may change; what is undefined stays as it is. */
+export interface ChatChanges {
+  chatName?: string;
+  /** null clears the topic. */
+  topic?: string | null;
+  membersCanPin?: boolean;
+}
+
 /** How many characters of the newest message a chat list shows. */
 export const PREVIEW_LENGTH = 100;
 
@@ -50,10 +60,37 @@ export class ChatsRepository {
 
   /**
    * Locks the chat row until the transaction ends, so membership changes of one chat (leaving,
-   * removing, the owner handover, deleting) happen one after another. Answers the chat's kind.
+   * removing, the owner handover, deleting) happen one after another. Answers the chat's kind and
+   * its settings.
    */
-  async lock(trx: Transaction<DB>, chatId: string): Promise<{ kind: 'group' | 'direct' } | undefined> {
-    return trx.selectFrom('chats').select('kind').where('id', '=', chatId).forUpdate().executeTakeFirst();
+  async lock(
+    trx: Transaction<DB>,
+    chatId: string,
+  ): Promise<{ kind: 'group' | 'direct'; members_can_pin: boolean } | undefined> {
+    return trx
+      .selectFrom('chats')
+      .select(['kind', 'members_can_pin'])
+      .where('id', '=', chatId)
+      .forUpdate()
+      .executeTakeFirst();
+  }
+
+  /** Changes what is given of the chat's name, topic and settings; answers them as they now are. */
+  update(
+    trx: Transaction<DB>,
+    chatId: string,
+    changes: ChatChanges,
+  ): Promise<{ chat_name: string; topic: string | null; members_can_pin: boolean }> {
+    return trx
+      .updateTable('chats')
+      .set({
+        ...(changes.chatName !== undefined && { chat_name: changes.chatName }),
+        ...(changes.topic !== undefined && { topic: changes.topic }),
+        ...(changes.membersCanPin !== undefined && { members_can_pin: changes.membersCanPin }),
+      })
+      .where('id', '=', chatId)
+      .returning(['chat_name', 'topic', 'members_can_pin'])
+      .executeTakeFirstOrThrow();
   }
 
   /** Creates a chat and, when there is a creator, makes them its owner: both or neither. */
@@ -254,6 +291,8 @@ export class ChatsRepository {
       .selectFrom('chat_members as cm')
       .innerJoin('users as u', 'u.id', 'cm.user_id')
       .select(['cm.user_id', 'u.user_name', 'cm.role', joined.as('joined_at')])
+      // A deleted account (the only nameless one) has left every chat.
+      .$narrowType<{ user_name: NotNull }>()
       .where('cm.chat_id', '=', chatId);
     if (after) {
       query = query.where(sql<boolean>`(${joined}, cm.user_id) > (${after.joinedAt}, ${after.userId})`);
@@ -321,6 +360,8 @@ export class ChatsRepository {
         'c.id',
         'c.chat_name',
         'c.kind',
+        'c.topic',
+        'c.members_can_pin',
         'c.created_at',
         'c.last_message_at',
         activity.as('activity_at'),

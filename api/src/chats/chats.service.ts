@@ -10,7 +10,7 @@ import type { NewEvent } from '../events/event-log.ts';
 import type { Transaction } from 'kysely';
 import type { DB } from '@messenger/shared';
 import type { ChatAccess } from './chat-access.ts';
-import type { ChatListRow, ChatsRepository } from './chats.repository.ts';
+import type { ChatChanges, ChatListRow, ChatsRepository } from './chats.repository.ts';
 import { toChatMember } from './members.service.ts';
 
 /** How many members `GET /v1/chats/{chat_id}` lists; the rest are paged by `GET …/users`. */
@@ -78,6 +78,31 @@ export class ChatsService {
     return { ...toChat(row), members: members.map(toChatMember) };
   }
 
+  /**
+   * An owner renames the chat or changes its topic or settings; a direct chat's name is made of its
+   * members' names and stays. Answers the chat as `details` does. No cache holds a chat's name or
+   * topic (chat lists and details are read live; history pages carry neither), so none is bumped.
+   */
+  async update(actor: Actor, chatId: string, changes: ChatChanges): Promise<ChatDetails> {
+    const actorId = await this.access.requireActingMember(actor, chatId);
+    await this.chats.transaction(async (trx) => {
+      const chat = await this.chats.lock(trx, chatId);
+      if (!chat) throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
+      const role = await this.chats.roleOf(trx, chatId, actorId);
+      if (!role) throw this.access.notAMember(chatId, actorId);
+      if (role !== 'owner') throw new AppError('forbidden', 'only an owner may change the chat');
+      if (chat.kind === 'direct' && changes.chatName !== undefined) {
+        throw new AppError('forbidden', "a direct chat's name is its members' names: it cannot be renamed");
+      }
+      const now = await this.chats.update(trx, chatId, changes);
+      await this.events.append(trx, [
+        { type: 'chat.updated', chatId, data: { chat_id: chatId, ...now, updated_by: actorId } },
+      ]);
+    });
+    this.events.committed();
+    return this.details(actor, chatId);
+  }
+
   /** The owner deletes the chat and every message in it. */
   async delete(actor: Actor, chatId: string): Promise<void> {
     const actorId = actor.id;
@@ -119,6 +144,8 @@ function toChat(row: ChatListRow): Chat {
     chat_id: row.id,
     chat_name: row.chat_name,
     kind: row.kind,
+    topic: row.topic,
+    members_can_pin: row.members_can_pin,
     created_at: new Date(row.created_at).toISOString(),
     last_message_at: row.last_message_at ? new Date(row.last_message_at).toISOString() : null,
     member_count: Number(row.member_count),
@@ -132,7 +159,7 @@ function toChat(row: ChatListRow): Chat {
         ? {
             message_id: row.last_message_id,
             user_id: row.last_message_user_id,
-            user_name: row.last_message_user_name ?? '',
+            user_name: row.last_message_user_name,
             text: row.last_message_text ?? '',
             created_at: new Date(row.last_message_created_at).toISOString(),
           }

@@ -13,7 +13,11 @@ export type LoggedEventType =
   | 'chat.member_added'
   | 'chat.member_removed'
   | 'chat.deleted'
-  | 'chat.read';
+  | 'chat.read'
+  | 'chat.updated'
+  | 'chat.pinned'
+  | 'chat.unpinned'
+  | 'user.deleted';
 
 /** Events that change who is a member of their chat: `userIds` names whose membership. */
 export const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set([

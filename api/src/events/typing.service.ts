@@ -21,7 +21,7 @@ export class TypingService {
     const userId = await this.access.requireActingMember(actor, chatId);
     if (!(await this.store.setIfAbsent(`typing:${chatId}:${userId}`, '1', this.intervalSeconds))) return;
     const user = await this.accounts.findById(userId);
-    if (!user) return;
+    if (!user?.user_name) return;
     await this.relay({ chat_id: chatId, user_id: userId, user_name: user.user_name });
   }
 }

@@ -442,6 +442,69 @@ export interface paths {
         delete: operations["deleteChat"];
         options?: never;
         head?: never;
+        /**
+         * Rename a chat, set its topic and settings
+         * @description An owner changes the chat's `chat_name`, its `topic` (up to 500 characters; `null` clears it)
+         *     and its settings: `members_can_pin` (default false) lets every member pin and unpin messages,
+         *     not only the owners. Send at least one of them; what is left out stays as it is. A direct
+         *     chat's name is made of its two members' names and cannot be changed (403 `forbidden`); its
+         *     topic and settings can. Every member gets a `chat.updated` event. Answers the chat as
+         *     `GET /v1/chats/{chat_id}` does. *Added in issue 13.* With `AUTH_DISABLED=true`, `user_id`
+         *     names the caller and is required.
+         */
+        patch: operations["updateChat"];
+        trace?: never;
+    };
+    "/v1/chats/{chat_id}/pins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The chat's pinned messages
+         * @description Every pinned message of the chat (at most 50), the newest pin first, each with who pinned it
+         *     and when. A deleted message is no longer pinned. Members only. *Added in issue 13.* With
+         *     `AUTH_DISABLED=true`, `user_id` names the caller and is required.
+         */
+        get: operations["listPins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chats/{chat_id}/pins/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pin a message
+         * @description Pins a message of the chat: owners may, and every member when the chat's `members_can_pin`
+         *     is true. Idempotent: pinning a pinned message changes nothing (and sends no event) and
+         *     answers the pin as it is. A chat holds at most 50 pins: one more is 409 `too-many-pins`
+         *     (unpin one first). The members get a `chat.pinned` event. *Added in issue 13.* With
+         *     `AUTH_DISABLED=true`, `user_id` names the caller and is required.
+         */
+        put: operations["pinMessage"];
+        post?: never;
+        /**
+         * Unpin a message
+         * @description Unpins a message of the chat; who may is as for pinning. Idempotent: a message that is not
+         *     pinned answers 204 too (and sends no event); the members get a `chat.unpinned` event when a
+         *     pin went away. *Added in issue 13.* With `AUTH_DISABLED=true`, `user_id` names the caller and
+         *     is required.
+         */
+        delete: operations["unpinMessage"];
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -574,7 +637,8 @@ export interface paths {
          * Find people
          * @description Registered users, to find someone to talk to: by exact `user_name`, by `user_name_prefix`
          *     (case-sensitive), or all, sorted by `order_by` and `order`, paged by `limit` and `offset`
-         *     (at most 10000: narrow the search rather than page deeper). *Added to the original API.*
+         *     (at most 10000: narrow the search rather than page deeper). Deleted accounts are never
+         *     listed. *Added to the original API.*
          */
         get: operations["listUsers"];
         put?: never;
@@ -600,7 +664,23 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the caller's account
+         * @description Deletes the caller's account, after re-authentication with its `password` (a wrong one is 403
+         *     `forbidden`, as for a password change: the session is fine). At once and on every API
+         *     instance, every session of the account ends (its event streams close); the account leaves
+         *     every chat as `DELETE /v1/chats/{chat_id}/users/{user_id}` would (the last owner hands the
+         *     chat to the longest-standing member, the last member deletes it; a direct chat stays with
+         *     the other member), and its profile and password are removed. Its messages stay in the other
+         *     members' history, attributed to a deleted user: `user_id` stays, `user_name` is `null`
+         *     wherever a message is shown (history, events, chat lists, the inbox, search results), and
+         *     finding people never shows the name again. The members of each chat it was in get
+         *     `chat.member_removed` and `user.deleted`. The name can be registered again by someone else
+         *     once `ACCOUNT_NAME_GRACE_DAYS` (default 30) have passed; until then it is taken. With
+         *     `AUTH_DISABLED=true` there are no passwords to re-authenticate with: 403 `forbidden`.
+         *     *Added in issue 13.*
+         */
+        delete: operations["deleteMe"];
         options?: never;
         head?: never;
         /**
@@ -612,6 +692,32 @@ export interface paths {
         patch: operations["updateMe"];
         trace?: never;
     };
+    "/v1/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the caller's data
+         * @description The caller's own data as one JSON document, for data portability: `profile`, the `chats` they
+         *     are a member of (as the chat list shows them, with their role), and every message they wrote
+         *     that still exists (in any chat, oldest chat first, each chat's in order). It is streamed as it
+         *     is read from the database (in batches), so its size is not limited by the server's memory;
+         *     `Content-Disposition: attachment` names a file. A failure of the database after the first
+         *     bytes cuts the response short (the JSON is then incomplete): download it again. With
+         *     `AUTH_DISABLED=true`, `user_id` names the caller and is required. *Added in issue 13.*
+         */
+        get: operations["exportMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{user_id}": {
         parameters: {
             query?: never;
@@ -621,7 +727,8 @@ export interface paths {
         };
         /**
          * A user's profile
-         * @description The public profile of any user. *Added to the original API.*
+         * @description The public profile of any user; a deleted account is 404 `user-not-found`. *Added to the
+         *     original API.*
          */
         get: operations["getUser"];
         put?: never;
@@ -809,7 +916,9 @@ export interface paths {
          *     - **Membership**: a member who is removed gets `chat.member_removed` and nothing of the chat
          *       after it; an outsider never sees anything of a chat.
          *     - **Sessions**: the stream ends the moment its session ends (logout, logout-all, a password
-         *       change, expiry), on every instance.
+         *       change, account deletion, expiry), on every instance.
+         *     - **Deleted accounts**: events still kept that carry a deleted account's name (its messages,
+         *       its joining) are replayed with `user_name` null, as history shows them.
          *     - **Keeping it open**: a comment line every `EVENTS_HEARTBEAT_SECONDS` (15) so proxies keep the
          *       connection, and `retry:` advice for reconnecting. A user has at most `EVENTS_MAX_STREAMS_PER_USER`
          *       (5) streams across every API instance: opening another closes the oldest. A reader that falls
@@ -883,7 +992,7 @@ export interface components {
              * @description A stable code to branch on.
              * @enum {string}
              */
-            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "task-not-found" | "message-not-found" | "method-not-allowed" | "user-already-exists" | "task-not-complete" | "task-failed" | "idempotency-key-reused" | "idempotency-key-in-progress" | "too-many-reactions" | "payload-too-large" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
+            message: "bad-parameters" | "auth-failed" | "invalid-session-id" | "session-id-expired" | "forbidden" | "not-found" | "chat-not-found" | "user-not-found" | "task-not-found" | "message-not-found" | "method-not-allowed" | "user-already-exists" | "task-not-complete" | "task-failed" | "idempotency-key-reused" | "idempotency-key-in-progress" | "too-many-pins" | "too-many-reactions" | "payload-too-large" | "request-limit-exceeded" | "internal-error" | "service-unavailable";
             /** @description What was wrong, for humans. */
             detail: string;
         };
@@ -1031,11 +1140,16 @@ export interface components {
         };
         /**
          * @description A chat. `kind` is `group` (made with `POST /v1/chats`) or `direct` (made by the first
-         *     `POST /v1/direct/{user_name}/messages` of a pair; its `chat_name` is the two user names).
+         *     `POST /v1/direct/{user_name}/messages` of a pair; its `chat_name` is the two user names, and
+         *     `deleted user` once one of them has deleted their account).
          */
         Chat: {
             chat_id: components["schemas"]["Id"];
             chat_name: string;
+            /** @description What the chat is about, set by an owner (`PATCH /v1/chats/{chat_id}`); null when unset. *Added in issue 13.* */
+            topic: string | null;
+            /** @description Whether every member may pin messages (otherwise owners only). *Added in issue 13.* */
+            members_can_pin: boolean;
             /** @description Messages by others after your read position (`POST /v1/chats/{chat_id}/read`). *Added in 1.2.* */
             unread_count: number;
             /** @description Of those, the ones that mention you (`@your_name`). *Added in 1.3.* */
@@ -1054,7 +1168,8 @@ export interface components {
             last_message: {
                 message_id: components["schemas"]["Id"];
                 user_id: components["schemas"]["Id"];
-                user_name: string;
+                /** @description The author; null when they have deleted their account. */
+                user_name: string | null;
                 text: string;
                 /** Format: date-time */
                 created_at: string;
@@ -1103,6 +1218,8 @@ export interface components {
          *       "chat_id": "4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30",
          *       "chat_name": "weekend plans",
          *       "kind": "group",
+         *       "topic": "Where and when we meet",
+         *       "members_can_pin": false,
          *       "created_at": "2026-11-21T08:00:00.000Z",
          *       "last_message_at": "2026-11-21T09:00:00.000Z",
          *       "member_count": 1,
@@ -1134,7 +1251,8 @@ export interface components {
             message_id: components["schemas"]["Id"];
             chat_id: components["schemas"]["Id"];
             user_id: components["schemas"]["Id"];
-            user_name: string;
+            /** @description The author's name; null when the author has deleted their account (`DELETE /v1/users/me`). */
+            user_name: string | null;
             /** @description The text; empty for a message of attachments only. */
             text: string;
             /** Format: date-time */
@@ -1283,7 +1401,8 @@ export interface components {
             message_id: components["schemas"]["Id"];
             chat_id: components["schemas"]["Id"];
             user_id: components["schemas"]["Id"];
-            user_name: string;
+            /** @description The author's name; null when the author has deleted their account. */
+            user_name: string | null;
             text: string;
             /** Format: date-time */
             created_at: string;
@@ -1437,8 +1556,8 @@ export interface components {
             chat_id: components["schemas"]["Id"];
             chat_name: string;
             user_id: components["schemas"]["Id"];
-            /** @description The sender. */
-            user_name: string;
+            /** @description The sender; null when they have deleted their account. */
+            user_name: string | null;
             text: string;
             /** Format: date-time */
             created_at: string;
@@ -1505,7 +1624,8 @@ export interface components {
         MemberAddedEvent: {
             chat_id: components["schemas"]["Id"];
             user_id: components["schemas"]["Id"];
-            user_name: string;
+            /** @description null in a replay once the member has deleted their account. */
+            user_name: string | null;
             /** @enum {string} */
             role: "owner" | "member";
         };
@@ -1530,6 +1650,74 @@ export interface components {
             chat_id: components["schemas"]["Id"];
             user_id: components["schemas"]["Id"];
             user_name: string;
+        };
+        Pin: {
+            chat_id: components["schemas"]["Id"];
+            message: components["schemas"]["Message"];
+            pinned_by: components["schemas"]["Id"];
+            /** Format: date-time */
+            pinned_at: string;
+        };
+        PinList: {
+            /** @description Newest pin first. */
+            pins: components["schemas"]["Pin"][];
+        };
+        /** @description Everything the account holds, as `GET /v1/users/me/export` streams it. */
+        AccountExport: {
+            /** Format: date-time */
+            exported_at: string;
+            profile: components["schemas"]["UserProfile"];
+            /** @description The chats the caller is a member of, with their role and when they joined. */
+            chats: {
+                chat_id: components["schemas"]["Id"];
+                chat_name: string;
+                /** @enum {string} */
+                kind: "group" | "direct";
+                topic: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /** @enum {string} */
+                role: "owner" | "member";
+                /** Format: date-time */
+                joined_at: string;
+            }[];
+            /** @description Every message the caller wrote that still exists, by chat, each chat's in order. */
+            messages: {
+                message_id: components["schemas"]["Id"];
+                chat_id: components["schemas"]["Id"];
+                text: string;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                edited_at: string | null;
+                attachments: components["schemas"]["Attachment"][];
+            }[];
+        };
+        /** @description An owner changed the chat's name, topic or settings (`PATCH /v1/chats/{chat_id}`). */
+        ChatUpdatedEvent: {
+            chat_id: components["schemas"]["Id"];
+            chat_name: string;
+            topic: string | null;
+            members_can_pin: boolean;
+            updated_by: components["schemas"]["Id"];
+        };
+        /** @description A message was pinned. */
+        ChatPinnedEvent: {
+            chat_id: components["schemas"]["Id"];
+            pin: components["schemas"]["Pin"];
+        };
+        /** @description A message was unpinned (a deleted message's pin goes with it, told by `message.deleted` alone). */
+        ChatUnpinnedEvent: {
+            chat_id: components["schemas"]["Id"];
+            message_id: components["schemas"]["Id"];
+        };
+        /**
+         * @description A member deleted their account (it follows their `chat.member_removed`); one per chat you
+         *     shared. Their messages stay, with `user_name` null.
+         */
+        UserDeletedEvent: {
+            chat_id: components["schemas"]["Id"];
+            user_id: components["schemas"]["Id"];
         };
         /**
          * @description The server cannot give you what you missed (your cursor is older than the events it keeps,
@@ -1575,6 +1763,25 @@ export interface components {
                  * @example {
                  *       "message": "message-not-found",
                  *       "detail": "no message with id \"0b6a8f5e-…\" in this chat"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `forbidden`: the caller is not a member of the chat, is not an owner where the chat's
+         *     `members_can_pin` is false, or `user_id` is not the caller.
+         */
+        PinForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "forbidden",
+                 *       "detail": "only an owner may pin messages in this chat"
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -2851,6 +3058,239 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    updateChat: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "chat_name": "weekend plans (Saturday)",
+                 *       "topic": "Where and when we meet"
+                 *     }
+                 */
+                "application/json": {
+                    chat_name?: string;
+                    topic?: string | null;
+                    members_can_pin?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The chat as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatDetails"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: the caller is not a member, not an owner, renames a direct chat, or `user_id` is not the caller. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "forbidden",
+                     *       "detail": "only an owner may change the chat"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPins: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pins. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinList"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ChatOrUserNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    pinMessage: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+                /**
+                 * @description An id from `POST /v1/chats/{chat_id}/messages`. An unknown or malformed id, or a message of
+                 *     another chat, is 404 `message-not-found`.
+                 * @example 0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2
+                 */
+                message_id: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pin. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pin"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PinForbidden"];
+            404: components["responses"]["ChatOrMessageNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            /** @description `too-many-pins`: the chat already has 50 pinned messages. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "too-many-pins",
+                     *       "detail": "a chat holds at most 50 pinned messages; unpin one first"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unpinMessage: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An id from `POST /v1/chats`. An unknown or malformed id is 404 `chat-not-found`.
+                 * @example 4f1c2a9e-3d6b-4a51-9a0e-2f7d8c1b5e30
+                 */
+                chat_id: components["parameters"]["ChatId"];
+                /**
+                 * @description An id from `POST /v1/chats/{chat_id}/messages`. An unknown or malformed id, or a message of
+                 *     another chat, is 404 `message-not-found`.
+                 * @example 0b6a8f5e-71c4-4a2d-bc3e-98d1f0a4e7c2
+                 */
+                message_id: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message is not pinned (any more). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PinForbidden"];
+            404: components["responses"]["ChatOrMessageNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listChatUsers: {
         parameters: {
             query: {
@@ -3360,6 +3800,62 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: password */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The account is gone; its sessions have ended. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: `password` is wrong (or `AUTH_DISABLED=true`). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "forbidden",
+                     *       "detail": "password is wrong"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     updateMe: {
         parameters: {
             query?: {
@@ -3403,6 +3899,46 @@ export interface operations {
             404: components["responses"]["UserNotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
+            417: components["responses"]["ExpectationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    exportMe: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller, as the original API named it. With a session: optional, and it must be the
+                 *     caller. With `AUTH_DISABLED=true`: the caller. (No example: a pre-filled id that is not yours is a
+                 *     403.)
+                 */
+                user_id?: components["parameters"]["CallerUserIdOptional"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `attachment; filename="messenger-export-<user_id>.json"` */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExport"];
+                };
+            };
+            400: components["responses"]["BadParameters"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["UserNotFound"];
+            408: components["responses"]["RequestTimeout"];
             417: components["responses"]["ExpectationFailed"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeadersTooLarge"];

@@ -366,8 +366,9 @@ export async function createContractRouter(options: ContractOptions): Promise<Mi
       // what it does, strictly.
       request.query = onlyNamed(request.query, queryNames.get(operation.operationId));
       // The body is read only for a request that reaches an operation: an unknown route or method
-      // is 404/405 whatever its body (json-body.ts).
-      await koa.state.readBody?.();
+      // is 404/405 whatever its body (json-body.ts). A DELETE's only where its operation takes one
+      // (deleteMe's password): the others ignore a body, whatever it is, as they always have.
+      if (operation.method !== 'delete' || operation.requestBody) await koa.state.readBody?.();
     }
     await api.handleRequest({ ...request, body: (koa.request as { body?: unknown }).body }, koa);
   };

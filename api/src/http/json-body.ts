@@ -17,7 +17,7 @@ declare module 'koa' {
 }
 
 /**
- * Gives each request a `ctx.state.readBody` that reads its JSON body (POST, PUT and PATCH; other
+ * Gives each request a `ctx.state.readBody` that reads its JSON body (POST, PUT, PATCH, DELETE; other
  * types of body are left unread) and refuses one the client got wrong with the documented 4xx:
  * over the limit (413), not JSON, in an unknown `Content-Encoding` or not compressed as it claims,
  * or nested deeper than the limit (400). The router calls it once the request has reached an
@@ -26,7 +26,13 @@ declare module 'koa' {
  * reaches them.
  */
 export function jsonBody(options: JsonBodyOptions): Middleware {
-  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: options.limitBytes, encoding: 'utf-8' });
+  const parse = bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: options.limitBytes,
+    encoding: 'utf-8',
+    // DELETE too: `DELETE /v1/users/me` takes the password in its body (RFC 9110 allows it).
+    parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+  });
   return async (ctx, next) => {
     let reading: Promise<void> | undefined;
     ctx.state.readBody = () => {

@@ -6,7 +6,8 @@ export interface InboxRow {
   chat_id: string;
   chat_name: string;
   user_id: string;
-  user_name: string;
+  /** null when the sender has deleted their account. */
+  user_name: string | null;
   text: string;
   created_at: Date;
 }

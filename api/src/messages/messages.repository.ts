@@ -8,7 +8,8 @@ export interface MessageWithAuthor {
   chat_id: string;
   seq: number;
   user_id: string;
-  user_name: string;
+  /** null when the author has deleted their account (migrations/0010). */
+  user_name: string | null;
   text: string;
   created_at: Date;
   /** Absent in rows read by queries that do not select it: treated as never edited. */
@@ -89,6 +90,11 @@ const iso = (value: Date | string | null): string | null => (value ? new Date(va
 /** Messages (`messages`): appending, paging, editing, deleting. */
 export class MessagesRepository {
   constructor(private readonly db: Kysely<DB>) {}
+
+  /** The connection, for `views` outside a transaction. */
+  get database(): Kysely<DB> {
+    return this.db;
+  }
 
   /**
    * Appends messages in order, in one transaction: all or none. The chat row is locked while its

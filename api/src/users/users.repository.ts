@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type NotNull } from 'kysely';
 import type { DB } from '@messenger/shared';
 
 /** What a profile is made of: never the password hash. */
@@ -23,7 +23,10 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/** Public profiles: the only Kysely code of the users area. "Not found" is `undefined`. */
+/**
+ * Public profiles: the only Kysely code of the users area. "Not found" is `undefined`; a deleted
+ * account (migrations/0010) has no profile and is never found.
+ */
 export class UserProfilesRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -32,6 +35,8 @@ export class UserProfilesRepository {
       .selectFrom('users')
       .select(['id', 'user_name', 'display_name', 'created_at'])
       .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .$narrowType<{ user_name: NotNull }>()
       .executeTakeFirst();
   }
 
@@ -40,7 +45,9 @@ export class UserProfilesRepository {
       .updateTable('users')
       .set({ display_name: displayName })
       .where('id', '=', id)
+      .where('deleted_at', 'is', null)
       .returning(['id', 'user_name', 'display_name', 'created_at'])
+      .$narrowType<{ user_name: NotNull }>()
       .executeTakeFirst();
   }
 
@@ -59,7 +66,11 @@ export class UserProfilesRepository {
   }
 
   private searchQuery(q: UserSearch) {
-    let query = this.db.selectFrom('users').select(['id', 'user_name', 'display_name', 'created_at']);
+    let query = this.db
+      .selectFrom('users')
+      .select(['id', 'user_name', 'display_name', 'created_at'])
+      .where('deleted_at', 'is', null)
+      .$narrowType<{ user_name: NotNull }>();
     if (q.userName !== undefined) query = query.where('user_name', '=', q.userName);
     if (q.userNamePrefix !== undefined) {
       query = query.where('user_name', 'like', `${escapeLike(q.userNamePrefix)}%`);

@@ -15,7 +15,8 @@ export interface SearchHit {
   message_id: string;
   chat_id: string;
   user_id: string;
-  user_name: string;
+  /** null when the author has deleted their account. */
+  user_name: string | null;
   text: string;
   created_at: Date;
   /**

@@ -87,6 +87,7 @@ export function loadConfig(env: Env = process.env): Config {
         int('SESSION_TOUCH_SECONDS', 60, 0, 24 * 3600),
         Math.floor(sessionTtlSeconds / 2),
       ),
+      accountNameGraceDays: int('ACCOUNT_NAME_GRACE_DAYS', 30, 0, 3650),
       passwordHash: {
         // OWASP's floor is m = 19 MiB with t = 2; argon2 itself needs at least 8 KiB per lane.
         memoryKiB: int('PASSWORD_HASH_MEMORY_KIB', 19 * 1024, 1024, 4 * 1024 * 1024),

@@ -91,6 +91,11 @@ export interface Config {
     /** SESSION_TOUCH_SECONDS: how stale `last_seen_at` in the database may get before it is written again. */
     readonly sessionTouchSeconds: number;
     /**
+     * ACCOUNT_NAME_GRACE_DAYS: a deleted account's name (and its look-alikes) stays taken this many
+     * days, so no one can pose as the person who left right away (default 30; 0 frees it at once).
+     */
+    readonly accountNameGraceDays: number;
+    /**
      * Password hashing (argon2id), OWASP's parameters by default. A hash of other parameters is still
      * verified, and replaced on the user's next successful login.
      */

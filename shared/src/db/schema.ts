@@ -7,7 +7,8 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 
 export interface UsersTable {
   id: Generated<string>;
-  user_name: string;
+  /** NULL once the account is deleted (migrations/0010): its messages stay, by a nameless author. */
+  user_name: ColumnType<string | null, string, string | null>;
   /**
    * lower(normalize(btrim(user_name), NFKC)): unique, so look-alike names are one name. NULL for
    * AUTH_DISABLED users (their names stay exact) and for look-alikes older than migration 0007.
@@ -17,6 +18,8 @@ export interface UsersTable {
   password_hash: string | null;
   display_name: string | null;
   created_at: Timestamp;
+  /** When the account was deleted (migrations/0010); null while it exists. */
+  deleted_at: NullableTimestamp;
 }
 
 export interface SessionsTable {
@@ -31,8 +34,11 @@ export interface SessionsTable {
   end_reason: SessionEndReason | null;
 }
 
-/** Why a session ended; 'logout-all' and 'password-changed' since migrations/0005. */
-export type SessionEndReason = 'logout' | 'expired' | 'logout-all' | 'password-changed';
+/**
+ * Why a session ended; 'logout-all' and 'password-changed' since migrations/0005, 'account-deleted'
+ * since migrations/0010.
+ */
+export type SessionEndReason = 'logout' | 'expired' | 'logout-all' | 'password-changed' | 'account-deleted';
 
 export interface ChatsTable {
   id: Generated<string>;
@@ -45,6 +51,10 @@ export interface ChatsTable {
   last_message_at: NullableTimestamp;
   /** Direct chats only: the pair's two user ids, sorted, joined by ':'; unique (migrations/0003). */
   direct_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** What the chat is about, up to 500 characters; null while unset (migrations/0010). */
+  topic: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Whether every member may pin messages, not only the owners (migrations/0010). */
+  members_can_pin: Generated<boolean>;
 }
 
 export interface ChatMembersTable {
@@ -138,6 +148,14 @@ export interface EventsTable {
   created_at: Timestamp;
 }
 
+/** A pinned message (migrations/0010); goes with its message or chat. At most 50 per chat. */
+export interface ChatPinsTable {
+  chat_id: string;
+  message_id: string;
+  pinned_by: string;
+  pinned_at: Timestamp;
+}
+
 /** Who reacted to a message with which emoji (migrations/0009); primary key (message_id, emoji, user_id). */
 export interface MessageReactionsTable {
   message_id: string;
@@ -157,6 +175,7 @@ export interface DB {
   search_chat_words: SearchChatWordsTable;
   idempotency_keys: IdempotencyKeysTable;
   events: EventsTable;
+  chat_pins: ChatPinsTable;
   message_reactions: MessageReactionsTable;
 }
 

@@ -37,7 +37,8 @@ export interface SearchHitView {
   message_id: string;
   chat_id: string;
   user_id: string;
-  user_name: string;
+  /** null when the author has deleted their account. */
+  user_name: string | null;
   text: string;
   created_at: string;
   highlights: Array<{ start: number; end: number }>;
