@@ -1,4 +1,4 @@
-import { AppError, type Logger, type Store } from '@messenger/shared';
+import { AppError, OwedWrites, type Logger, type Store } from '@messenger/shared';
 import type { SessionsRepository } from './sessions.repository.ts';
 import type { ActiveSession } from '../schemas.ts';
 import type { AccountsRepository } from './accounts.repository.ts';
@@ -35,6 +35,11 @@ const ENDED = '{"ended":true}';
 export class AuthService {
   /** Verified against when the user does not exist, so that a wrong name costs what a wrong password costs. */
   private decoyHash: Promise<string> | undefined;
+  /**
+   * Tombstones to take back that the store did not take back at once (keyed by token hash). Until
+   * that lands, this instance reads those sessions from the database, which has the last word.
+   */
+  private readonly owedTakeBacks = new OwedWrites();
 
   constructor(
     private readonly accounts: AccountsRepository,
@@ -95,7 +100,7 @@ export class AuthService {
 
     let cached: string | null = null;
     try {
-      cached = await this.store.getAndTouch(key, ttl);
+      if (!this.owedTakeBacks.has(tokenHash)) cached = await this.store.getAndTouch(key, ttl);
     } catch (err) {
       this.log.warn({ err }, 'store unavailable: reading the session from the database');
     }
@@ -304,9 +309,10 @@ export class AuthService {
   private async tombstone(tokenHashes: string[]): Promise<void> {
     try {
       await Promise.all(
-        tokenHashes.map((hash) =>
-          this.store.set(sessionStoreKey(hash), ENDED, this.settings.sessionTtlSeconds),
-        ),
+        tokenHashes.map(async (hash) => {
+          await this.store.set(sessionStoreKey(hash), ENDED, this.settings.sessionTtlSeconds);
+          this.owedTakeBacks.forgive(hash);
+        }),
       );
     } catch (err) {
       await this.untombstone(tokenHashes);
@@ -316,16 +322,23 @@ export class AuthService {
     }
   }
 
-  /** Takes tombstones back: the next request reads those sessions from the database again. */
+  /**
+   * Takes tombstones back: the next request reads those sessions from the database again. One the
+   * store does not take back now is retried until it lands: a write that timed out on a frozen
+   * store may still be applied when it thaws, and that tombstone would end a session the database
+   * keeps and the call said it did not end.
+   */
   private async untombstone(tokenHashes: string[]): Promise<void> {
     await Promise.all(
-      tokenHashes.map((hash) =>
-        this.store
-          .del(sessionStoreKey(hash))
-          .catch((err: unknown) =>
-            this.log.error({ err }, 'could not take a session tombstone back: that session stays ended'),
-          ),
-      ),
+      tokenHashes.map(async (hash) => {
+        const takeBack = () => this.store.del(sessionStoreKey(hash));
+        try {
+          await takeBack();
+        } catch (err) {
+          this.log.warn({ err }, 'could not take a session tombstone back: retrying in the background');
+          this.owedTakeBacks.owe(hash, takeBack);
+        }
+      }),
     );
   }
 

@@ -1,5 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
-import type { Logger, Store } from '@messenger/shared';
+import { OwedWrites, type Logger, type Store } from '@messenger/shared';
 
 /**
  * A history page as it goes on the wire: the exact bytes of its JSON body and their ETag. A cache
@@ -32,9 +32,7 @@ export interface Lookup {
  */
 export class HistoryCache {
   /** Chats whose version bump has not reached the store yet. */
-  private readonly unbumped = new Set<string>();
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelayMs = FIRST_RETRY_MS;
+  private readonly unbumped = new OwedWrites();
 
   constructor(
     private readonly store: Store,
@@ -112,54 +110,21 @@ export class HistoryCache {
     } catch (err) {
       // The message is stored: the caller's success stands, and the bump is retried until it lands.
       this.log.warn({ err, chatId }, 'could not invalidate the history cache: retrying in the background');
-      this.unbumped.add(chatId);
-      this.scheduleRetry();
+      this.unbumped.owe(chatId, () => this.store.incr(versionKey(chatId)));
     }
   }
 
   /** One last try at the bumps still owed (on shutdown, before the store closes). */
   async flush(): Promise<void> {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    await this.retryBumps();
-    if (this.unbumped.size > 0) {
+    await this.unbumped.flush();
+    if (this.unbumped.keys.length > 0) {
       this.log.error(
-        { chats: [...this.unbumped] },
+        { chats: this.unbumped.keys },
         'history cache versions not bumped: pages may stay stale up to their TTL',
       );
     }
   }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.retryBumps().then(() => {
-        if (this.unbumped.size === 0) {
-          this.retryDelayMs = FIRST_RETRY_MS;
-          return;
-        }
-        this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_MS);
-        this.scheduleRetry();
-      });
-    }, this.retryDelayMs);
-    this.retryTimer.unref();
-  }
-
-  private async retryBumps(): Promise<void> {
-    for (const chatId of [...this.unbumped]) {
-      try {
-        await this.store.incr(versionKey(chatId));
-        this.unbumped.delete(chatId);
-      } catch {
-        return;
-      }
-    }
-  }
 }
-
-const FIRST_RETRY_MS = 100;
-const MAX_RETRY_MS = 2_000;
 
 const versionKey = (chatId: string) => `history:version:${chatId}`;
 const pagePrefix = (chatId: string) => `history:page:${chatId}:`;

@@ -5,6 +5,7 @@ import type { Store } from './store.ts';
 
 export type { Store } from './store.ts';
 export { MemoryStore } from './memory.ts';
+export { OwedWrites } from './owed-writes.ts';
 export { RedisStore, type RedisStoreOptions } from './redis.ts';
 
 /** Opens the store REDIS_URL names. */
