@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { projectRoot } from '@messenger/shared';
 import { launchChromium } from '../../../test/support/browser.ts';
+import { TestContext } from './test-context.ts';
 
 /** Screenshots of the client's screens, kept by CI as artifacts. */
 export const SCREENSHOTS = path.join(projectRoot(), '.ci', 'screenshots');
@@ -24,6 +25,38 @@ export function buildWebClient(): void {
     stdio: 'inherit',
   });
   mkdirSync(SCREENSHOTS, { recursive: true });
+}
+
+/**
+ * The stage of a suite that drives the client in one browser against one API: registers the
+ * before and after hooks that build the client, launch the browser and start the API, and answers
+ * an object to read them from inside the tests.
+ */
+export function webStage(): { readonly web: WebBrowser; readonly t: TestContext } {
+  let web: WebBrowser | undefined;
+  let t: TestContext | undefined;
+  before(async function () {
+    this.timeout(120_000);
+    buildWebClient();
+    web = await WebBrowser.launch();
+    t = await TestContext.start();
+  });
+  after(async () => {
+    await web?.close();
+    await t?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the web stage has not started (its before hook failed)');
+    return value;
+  };
+  return {
+    get web() {
+      return started(web);
+    },
+    get t() {
+      return started(t);
+    },
+  };
 }
 
 /** A browser for a suite, and a context of its own for each person (closed together). */

@@ -4,16 +4,15 @@
  */
 import { expect } from 'chai';
 import { chromiumAvailability, describeBrowser } from '../../../test/support/browser.ts';
-import { TestContext, uniqueName } from '../support/test-context.ts';
+import { uniqueName } from '../support/test-context.ts';
 import {
   addMember,
-  buildWebClient,
   createChat,
   screenshot,
   send,
   shownIds,
   shownTexts,
-  WebBrowser,
+  webStage,
 } from '../support/web-client.ts';
 
 const chromium = await chromiumAvailability();
@@ -25,28 +24,17 @@ const PNG = Buffer.from(
 );
 
 describeBrowser('The web client: conversations (Chromium)', chromium, () => {
-  let web: WebBrowser | undefined;
-  let t: TestContext | undefined;
-  before(async function () {
-    this.timeout(120_000);
-    buildWebClient();
-    web = await WebBrowser.launch();
-    t = await TestContext.start();
-  });
-  after(async () => {
-    await web?.close();
-    await t?.stop();
-  });
+  const stage = webStage();
 
   it('lets two people share a chat and see each other’s messages live, with unread counts rising and falling', async function () {
     this.timeout(60_000);
-    const login = await web!.page();
-    await login.goto(t!.baseUrl + '/');
+    const login = await stage.web.page();
+    await login.goto(stage.t.baseUrl + '/');
     await login.getByTestId('auth-login').waitFor();
     await screenshot(login, 'web-client-login');
 
-    const alice = await web!.person(t!.baseUrl, uniqueName('alice'));
-    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
+    const alice = await stage.web.person(stage.t.baseUrl, uniqueName('alice'));
+    const bob = await stage.web.person(stage.t.baseUrl, uniqueName('bob'));
     const chatName = uniqueName('web-chat');
     const chatId = await createChat(alice.page, chatName);
     await addMember(alice.page, bob.name);
@@ -92,7 +80,7 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
       expect(ids).to.have.length(3);
       expect(new Set(ids).size).to.equal(3);
     }
-    expect(await t!.messageCount(chatId)).to.equal(3);
+    expect(await stage.t.messageCount(chatId)).to.equal(3);
     await screenshot(alice.page, 'web-client-chat');
 
     // A reload keeps the session and the chat; logging out returns to the login form.
@@ -106,8 +94,8 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
 
   it('shows an edit, a delete and who is typing on the other side, live', async function () {
     this.timeout(60_000);
-    const alice = await web!.person(t!.baseUrl, uniqueName('alice'));
-    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
+    const alice = await stage.web.person(stage.t.baseUrl, uniqueName('alice'));
+    const bob = await stage.web.person(stage.t.baseUrl, uniqueName('bob'));
     const chatName = uniqueName('edits');
     await createChat(alice.page, chatName);
     await addMember(alice.page, bob.name);
@@ -161,7 +149,7 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
 
   it('keeps a send whose answer was lost pending, and its retry stores it once (same Idempotency-Key)', async function () {
     this.timeout(60_000);
-    const alice = await web!.person(t!.baseUrl, uniqueName('alice'));
+    const alice = await stage.web.person(stage.t.baseUrl, uniqueName('alice'));
     const chatId = await createChat(alice.page, uniqueName('retry'));
     const keys: string[] = [];
     let lose = true;
@@ -195,16 +183,16 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     expect(keys[0]).to.have.length.greaterThan(0);
     expect(keys[1]).to.equal(keys[0]);
     // Stored once, shown once (the stream's event and the retry's answer name the same message).
-    expect(await t!.messageCount(chatId)).to.equal(1);
+    expect(await stage.t.messageCount(chatId)).to.equal(1);
     await alice.page.waitForTimeout(300);
     expect(await shownTexts(alice.page)).to.deep.equal(['only once, please']);
   });
 
   it('shows an image attachment by its URL and a link by its title, and attaches both from the composer', async function () {
     this.timeout(60_000);
-    const alice = await t!.registerUser('alice');
-    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
-    const chatId = await t!.createChat(alice, uniqueName('attachments'));
+    const alice = await stage.t.registerUser('alice');
+    const bob = await stage.web.person(stage.t.baseUrl, uniqueName('bob'));
+    const chatId = await stage.t.createChat(alice, uniqueName('attachments'));
     await alice.api.POST('/v1/chats/{chat_id}/users', {
       params: { path: { chat_id: chatId } },
       body: { user_name: bob.name },
@@ -258,7 +246,7 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     await bob.page.getByTestId('attach-title').fill('Another way');
     await bob.page.getByTestId('attach-url').press('Enter');
     await bob.page.getByTestId('attachment-link').filter({ hasText: 'Another way' }).waitFor();
-    const history = await t!.history(alice, chatId);
+    const history = await stage.t.history(alice, chatId);
     const stored = history.data!.messages.slice(1).map((m) => ({ text: m.text, attachments: m.attachments }));
     expect(stored).to.deep.equal([
       { text: 'same place?', attachments: [{ type: 'image', url: image, width: 1, height: 1 }] },
@@ -268,8 +256,8 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
 
   it('lists a chat’s members and lets one leave: gone from their list, and from the others’ members', async function () {
     this.timeout(60_000);
-    const alice = await web!.person(t!.baseUrl, uniqueName('alice'));
-    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
+    const alice = await stage.web.person(stage.t.baseUrl, uniqueName('alice'));
+    const bob = await stage.web.person(stage.t.baseUrl, uniqueName('bob'));
     const chatName = uniqueName('members');
     const chatId = await createChat(alice.page, chatName);
     await addMember(alice.page, bob.name);
@@ -293,13 +281,13 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     await bobsChat.waitFor({ state: 'detached' });
     expect(await bob.page.getByTestId('message-list').count()).to.equal(0);
     await alice.page.getByTestId('member-item').filter({ hasText: bob.name }).waitFor({ state: 'detached' });
-    expect((await t!.membersOf(chatId)).length).to.equal(1);
+    expect((await stage.t.membersOf(chatId)).length).to.equal(1);
   });
 
   it('starts a direct conversation by user name, which both then find by name', async function () {
     this.timeout(60_000);
-    const alice = await web!.person(t!.baseUrl, uniqueName('alice'));
-    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
+    const alice = await stage.web.person(stage.t.baseUrl, uniqueName('alice'));
+    const bob = await stage.web.person(stage.t.baseUrl, uniqueName('bob'));
 
     // An unknown name: the API's detail, no conversation.
     await alice.page.getByTestId('direct-user-name').fill(uniqueName('nobody'));
@@ -329,7 +317,7 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
     await bob.page.getByTestId('message-item').filter({ hasText: 'just between us' }).waitFor();
     await send(bob.page, 'agreed');
     await alice.page.getByTestId('message-item').filter({ hasText: 'agreed' }).waitFor();
-    expect(await t!.messageCount(chatId!)).to.equal(2);
+    expect(await stage.t.messageCount(chatId!)).to.equal(2);
     // Direct chats have two members and nothing to add.
     await bob.page.getByTestId('members-toggle').click();
     await bob.page.getByTestId('member-item').nth(1).waitFor();
@@ -345,14 +333,14 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
 
   it('returns to the login form when the session ends elsewhere (logout-all)', async function () {
     this.timeout(60_000);
-    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
+    const bob = await stage.web.person(stage.t.baseUrl, uniqueName('bob'));
     await bob.page.getByTestId('chat-list').waitFor({ state: 'attached' });
     // Bob, from another device, ends all his sessions: the page's stream ends, its next call is
     // refused, and the page forgets the session.
-    const login = await t!.api.POST('/v1/auth/login', {
+    const login = await stage.t.api.POST('/v1/auth/login', {
       body: { user_name: bob.name, password: bob.password },
     });
-    const other = t!.client(login.data!.session_id);
+    const other = stage.t.client(login.data!.session_id);
     expect((await other.POST('/v1/auth/logout-all')).response.status).to.equal(200);
     await bob.page.getByTestId('auth-login').waitFor({ timeout: 15_000 });
     await bob.page.reload();
@@ -365,8 +353,8 @@ describeBrowser('The web client: conversations (Chromium)', chromium, () => {
   });
 
   it('shows the API’s detail when a login fails', async () => {
-    const page = await web!.page();
-    await page.goto(t!.baseUrl + '/');
+    const page = await stage.web.page();
+    await page.goto(stage.t.baseUrl + '/');
     await page.getByTestId('auth-user-name').fill(uniqueName('nobody'));
     await page.getByTestId('auth-password').fill('wrong-password');
     await page.getByTestId('auth-login').click();

@@ -5,8 +5,8 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { chromiumAvailability, describeBrowser } from '../../../test/support/browser.ts';
-import { TestContext, uniqueName } from '../support/test-context.ts';
-import { buildWebClient, screenshot, shownIds, shownTexts, WebBrowser } from '../support/web-client.ts';
+import { uniqueName } from '../support/test-context.ts';
+import { screenshot, shownIds, shownTexts, webStage } from '../support/web-client.ts';
 
 const chromium = await chromiumAvailability();
 
@@ -14,24 +14,13 @@ const chromium = await chromiumAvailability();
 const label = (n: number) => `message ${String(n).padStart(3, '0')}`;
 
 describeBrowser('The web client: history and search (Chromium)', chromium, () => {
-  let web: WebBrowser | undefined;
-  let t: TestContext | undefined;
-  before(async function () {
-    this.timeout(120_000);
-    buildWebClient();
-    web = await WebBrowser.launch();
-    t = await TestContext.start();
-  });
-  after(async () => {
-    await web?.close();
-    await t?.stop();
-  });
+  const stage = webStage();
 
   /** A chat of Alice's with `count` messages (texts from `text(n)`), and Bob (in the browser) in it. */
   async function longChat(count: number, bobName: string, text: (n: number) => string = label) {
-    const alice = await t!.registerUser('alice');
+    const alice = await stage.t.registerUser('alice');
     const chatName = uniqueName('long');
-    const chatId = await t!.createChat(alice, chatName);
+    const chatId = await stage.t.createChat(alice, chatName);
     await alice.api.POST('/v1/chats/{chat_id}/users', {
       params: { path: { chat_id: chatId } },
       body: { user_name: bobName },
@@ -58,7 +47,7 @@ describeBrowser('The web client: history and search (Chromium)', chromium, () =>
 
   it('pages older messages in as the person scrolls up, in order and each once, and marks them read', async function () {
     this.timeout(90_000);
-    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
+    const bob = await stage.web.person(stage.t.baseUrl, uniqueName('bob'));
     const { chatId } = await longChat(130, bob.name);
     const item = bob.page.locator(`[data-testid="chat-item"][data-chat-id="${chatId}"]`);
     await item.getByTestId('unread-count').filter({ hasText: /^130$/ }).waitFor();
@@ -97,7 +86,7 @@ describeBrowser('The web client: history and search (Chromium)', chromium, () =>
 
   it('finds a message by search (newest first, matches marked) and opens its chat at it; reading on clears the count', async function () {
     this.timeout(90_000);
-    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
+    const bob = await stage.web.person(stage.t.baseUrl, uniqueName('bob'));
     const needle = `zebra${Math.floor(Math.random() * 1e6)}`;
     const text = (n: number) =>
       n === 40 || n === 120 ? `${label(n)} about the ${needle} crossing` : label(n);
@@ -150,7 +139,7 @@ describeBrowser('The web client: history and search (Chromium)', chromium, () =>
   });
 
   it('says why a search cannot run (the API’s detail)', async () => {
-    const bob = await web!.person(t!.baseUrl, uniqueName('bob'));
+    const bob = await stage.web.person(stage.t.baseUrl, uniqueName('bob'));
     await bob.page.getByTestId('search-input').fill('ab');
     await bob.page.getByTestId('search-input').press('Enter');
     const alert = bob.page.locator('.search-results [role="alert"]');

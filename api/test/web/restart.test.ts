@@ -16,6 +16,7 @@ import {
   send,
   shownIds,
   shownTexts,
+  webStage,
   WebBrowser,
 } from '../support/web-client.ts';
 
@@ -91,33 +92,22 @@ describeBrowser('The web client while its API restarts (Chromium)', chromium, ()
 });
 
 describeBrowser('The web client after a resync (Chromium)', chromium, () => {
-  let web: WebBrowser | undefined;
-  let t: TestContext | undefined;
-  before(async function () {
-    this.timeout(120_000);
-    buildWebClient();
-    web = await WebBrowser.launch();
-    t = await TestContext.start();
-  });
-  after(async () => {
-    await web?.close();
-    await t?.stop();
-  });
+  const stage = webStage();
 
   it('reloads the open chat and the list when the stream cannot replay what it missed', async function () {
     this.timeout(90_000);
-    const proxy = await SwitchableProxy.start(t!.baseUrl);
+    const proxy = await SwitchableProxy.start(stage.t.baseUrl);
     try {
-      const alice = await t!.registerUser('alice');
-      const bob = await web!.person(proxy.origin, uniqueName('bob'));
+      const alice = await stage.t.registerUser('alice');
+      const bob = await stage.web.person(proxy.origin, uniqueName('bob'));
       const chatName = uniqueName('resync');
-      const chatId = await t!.createChat(alice, chatName);
+      const chatId = await stage.t.createChat(alice, chatName);
       await alice.api.POST('/v1/chats/{chat_id}/users', {
         params: { path: { chat_id: chatId } },
         body: { user_name: bob.name },
       });
       await bob.page.getByTestId('chat-item').filter({ hasText: chatName }).click();
-      await t!.post(alice, chatId, 'before the gap');
+      await stage.t.post(alice, chatId, 'before the gap');
       await bob.page.getByTestId('message-item').filter({ hasText: 'before the gap' }).waitFor();
 
       // The reconnect presents a cursor the server cannot resume from (as after the event log's
@@ -133,13 +123,13 @@ describeBrowser('The web client after a resync (Chromium)', chromium, () => {
       const banner = bob.page.getByTestId('connection-banner');
       proxy.down();
       await banner.waitFor();
-      await t!.post(alice, chatId, 'during the gap');
+      await stage.t.post(alice, chatId, 'during the gap');
       proxy.up();
       await banner.waitFor({ state: 'detached', timeout: 15_000 });
 
       await bob.page.getByTestId('message-item').filter({ hasText: 'during the gap' }).waitFor();
       expect(resumedWith.length).to.be.greaterThan(0);
-      await t!.post(alice, chatId, 'after the gap');
+      await stage.t.post(alice, chatId, 'after the gap');
       await bob.page.getByTestId('message-item').filter({ hasText: 'after the gap' }).waitFor();
       expect(await shownTexts(bob.page)).to.deep.equal(['before the gap', 'during the gap', 'after the gap']);
       expect(new Set(await shownIds(bob.page)).size).to.equal(3);
