@@ -84,6 +84,10 @@ const VIEW_COLUMNS = [
 const viewColumns = (viewer: string | undefined) =>
   [...VIEW_COLUMNS, reactionsOf(sql.ref('m.id'), viewer).as('reactions')] as const;
 
+/** Messages with their authors, selected as `viewer` sees them: every read of Messages starts here. */
+const viewsOf = (db: Db, viewer: string | undefined) =>
+  db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.user_id').select(viewColumns(viewer));
+
 /** A timestamp as the API writes it (or null), from what a driver returns. */
 const iso = (value: Date | string | null): string | null => (value ? new Date(value).toISOString() : null);
 
@@ -246,11 +250,7 @@ export class MessagesRepository {
     limit: number,
     viewer: string | undefined,
   ): Promise<MessageWithAuthor[]> {
-    let query = this.db
-      .selectFrom('messages as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(viewColumns(viewer))
-      .where('m.chat_id', '=', chatId);
+    let query = viewsOf(this.db, viewer).where('m.chat_id', '=', chatId);
     if (afterSeq !== undefined) query = query.where('m.seq', order === 'asc' ? '>' : '<', afterSeq);
     return query.orderBy('m.seq', order).limit(limit).execute() as Promise<MessageWithAuthor[]>;
   }
@@ -263,12 +263,7 @@ export class MessagesRepository {
     limit: number,
     viewer: string | undefined,
   ): Promise<MessageWithAuthor[]> {
-    let query = this.db
-      .selectFrom('messages as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(viewColumns(viewer))
-      .where('m.reply_to', '=', rootId)
-      .where('m.chat_id', '=', chatId);
+    let query = viewsOf(this.db, viewer).where('m.reply_to', '=', rootId).where('m.chat_id', '=', chatId);
     if (afterSeq !== undefined) query = query.where('m.seq', '>', afterSeq);
     return query.orderBy('m.seq').limit(limit).execute() as Promise<MessageWithAuthor[]>;
   }
@@ -297,13 +292,9 @@ export class MessagesRepository {
 
   /** Messages as the API shows them to `viewer`, in seq order (in a transaction: what it wrote). */
   views(db: Db, messageIds: string[], viewer: string | undefined): Promise<MessageWithAuthor[]> {
-    return db
-      .selectFrom('messages as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(viewColumns(viewer))
-      .where('m.id', 'in', messageIds)
-      .orderBy('m.seq')
-      .execute() as Promise<MessageWithAuthor[]>;
+    return viewsOf(db, viewer).where('m.id', 'in', messageIds).orderBy('m.seq').execute() as Promise<
+      MessageWithAuthor[]
+    >;
   }
 
   /** One message of the chat as the API shows it to `viewer`. */
@@ -312,10 +303,7 @@ export class MessagesRepository {
     messageId: string,
     viewer: string | undefined,
   ): Promise<MessageWithAuthor | undefined> {
-    return this.db
-      .selectFrom('messages as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(viewColumns(viewer))
+    return viewsOf(this.db, viewer)
       .where('m.id', '=', messageId)
       .where('m.chat_id', '=', chatId)
       .executeTakeFirst() as Promise<MessageWithAuthor | undefined>;
