@@ -209,9 +209,9 @@ describe('search', function () {
     it('keeps the phrase as written first, says how each result matched, and returns them newest first', async () => {
       const chat = await t.createChat(alice);
       const word = own();
-      const phrase = await t.post(alice, chat, `${word} one of the best`);
-      const bag = await t.post(alice, chat, `the one of late ${word}`);
-      const taskId = await startSearch(alice, `${word} one of the`);
+      const phrase = await t.post(alice, chat, `${word} best days ever`);
+      const bag = await t.post(alice, chat, `days were best ${word}`);
+      const taskId = await startSearch(alice, `${word} best days`);
       const status = await waitForStatus(alice, taskId);
       expect(status).to.include({ status: 'SUCCESS', result_count: 2 });
       expect(status.corrections).to.deep.equal([]);
@@ -220,6 +220,15 @@ describe('search', function () {
         [bag, 'exact'],
         [phrase, 'phrase'],
       ]);
+    });
+
+    it('keeps to the phrase as written when it has stop words: "one of the" is not a bag of words', async () => {
+      const chat = await t.createChat(alice);
+      const word = own();
+      const phrase = await t.post(alice, chat, `${word} one of the best`);
+      await t.post(alice, chat, `the one of late ${word}`);
+      const hits = await search(alice, `${word} one of the`);
+      expect(hits.map((h) => [h.message_id, h.match])).to.deep.equal([[phrase, 'phrase']]);
     });
 
     it('corrects a typo with a swap, and the status says what it searched instead', async () => {

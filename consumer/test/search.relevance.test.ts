@@ -99,12 +99,26 @@ describeSearch((ctx) => {
           ['this is one of the reasons', 'phrase'],
           ['one of the best days', 'phrase'],
         ]);
-        // With room left, the bag of words follows, and all come back newest first.
+        // With room left, still the phrase only: with its stop words, the bag of words is not what was meant.
         expect(tiers((await run(user, 'one of the')).results)).to.deep.equal([
-          ['the best of one world', 'exact'],
-          ['the one we saw of late', 'exact'],
           ['this is one of the reasons', 'phrase'],
           ['one of the best days', 'phrase'],
+        ]);
+        // Not found as written: the bag of words, newest first.
+        expect(tiers((await run(user, 'one the of')).results)).to.deep.equal([
+          ['the best of one world', 'exact'],
+          ['the one we saw of late', 'exact'],
+          ['this is one of the reasons', 'exact'],
+          ['one of the best days', 'exact'],
+        ]);
+      });
+
+      it('lets the other words follow a phrase of no stop words: "best days" then "days best"', async () => {
+        const { user } = await userWith('the best days', 'days were best', 'best of days');
+        expect(tiers((await run(user, 'best days')).results)).to.deep.equal([
+          ['best of days', 'exact'],
+          ['days were best', 'exact'],
+          ['the best days', 'phrase'],
         ]);
       });
 

@@ -117,7 +117,8 @@ interface FoundRow extends SearchHit {
  *
  * The results come from tiers, best first: the phrase as written, every word exactly, word forms,
  * prefixes. Each tier fills what the tiers above it left of the limit, never repeating a message,
- * and each result says which tier found it; the kept results are then returned newest first. Only
+ * except after a phrase with stop words that was found as written, which keeps to those matches;
+ * each result says which tier found it; the kept results are then returned newest first. Only
  * when no tier finds anything are the words that match nothing on their own corrected (by OSA
  * distance, the nearest and most frequent in the caller's chats, see search-typos.ts) and the
  * corrected phrase searched. Each stage runs in a transaction of its own with `statement_timeout`
@@ -149,9 +150,14 @@ export class SearchRepository {
         for (const term of terms) {
           if (term.prefix) completions.set(term, await this.complete(trx, ctx, term.word));
         }
-        for (const tier of tiers(terms, operands, completions, written)) {
+        const phraseTiers = tiers(terms, operands, completions, written);
+        const phraseOnly = phraseTiers[0]?.match === 'phrase' && (await this.hasStopWord(trx, ctx, terms));
+        for (const tier of phraseTiers) {
           if (found.length >= limit) break;
           found.push(...(await this.findMessages(trx, ctx, tier, terms, new Map(), found)));
+          // A phrase with stop words, found as written, is what was meant: "one of the" is not a
+          // bag of "one", and the words apart would only dilute it.
+          if (tier.match === 'phrase' && phraseOnly && found.length > 0) break;
         }
       });
     } catch (err) {
@@ -224,6 +230,15 @@ export class SearchRepository {
           ) collate "C"
       )`.execute(trx);
     return Number(rows[0]?.n ?? 0) === 0;
+  }
+
+  /** Whether a word of the phrase is a stop word of English or Russian (the vector's stemmed parts drop it). */
+  private async hasStopWord(trx: Transaction<DB>, ctx: StageContext, terms: Term[]): Promise<boolean> {
+    await bound(trx, ctx);
+    const { rows } = await sql<{ stop: boolean | null }>`
+      select bool_or(to_tsvector('english', t.w) = ''::tsvector or to_tsvector('russian', t.w) = ''::tsvector) as stop
+      from unnest(${terms.map((t) => t.word)}::text[]) as t (w)`.execute(trx);
+    return rows[0]?.stop === true;
   }
 
   /**
