@@ -25,6 +25,19 @@ const random = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * i
 
 export function scenarios(fixture: Fixture): Record<ScenarioName, HttpLoad> {
   const { users, sendTargets, historyChats, historyPages, deepPages } = fixture;
+  // Each request reads one of `pages` (query strings) of a random chat, as user i.
+  const randomPageOf = (name: ScenarioName, pages: readonly string[]): HttpLoad => ({
+    name,
+    baseline: 'bare-koa',
+    request: (i) => ({
+      method: 'GET',
+      headers: auth(pick(users, i)),
+      setupRequest: (req) => ({
+        ...req,
+        path: `/v1/chats/${random(historyChats)}/messages?${random(pages)}`,
+      }),
+    }),
+  });
   // Connection i posts to chat i % n as that chat's owner.
   const post = (name: ScenarioName, baseline: BaselineName, chats: number): HttpLoad => ({
     name,
@@ -58,32 +71,10 @@ export function scenarios(fixture: Fixture): Record<ScenarioName, HttpLoad> {
     },
     // Each request reads a random full page (any position, newest first) of a random chat: the
     // distinct pages far outnumber the requests of a run, so a cache can serve only a few of them.
-    'history-uncached': {
-      name: 'history-uncached',
-      baseline: 'bare-koa',
-      request: (i) => ({
-        method: 'GET',
-        headers: auth(pick(users, i)),
-        setupRequest: (req) => ({
-          ...req,
-          path: `/v1/chats/${random(historyChats)}/messages?${random(historyPages)}`,
-        }),
-      }),
-    },
+    'history-uncached': randomPageOf('history-uncached', historyPages),
     // Pages 150 to 200 deep (50 per page, newest first: the oldest messages of a 10k chat) of a
     // random chat, mostly not cached yet: keyset paging makes them cost what the first page costs.
-    'history-depth-200': {
-      name: 'history-depth-200',
-      baseline: 'bare-koa',
-      request: (i) => ({
-        method: 'GET',
-        headers: auth(pick(users, i)),
-        setupRequest: (req) => ({
-          ...req,
-          path: `/v1/chats/${random(historyChats)}/messages?${random(deepPages)}`,
-        }),
-      }),
-    },
+    'history-depth-200': randomPageOf('history-depth-200', deepPages),
     // Each login verifies an argon2id hash (deliberately slow) and writes a session.
     login: {
       name: 'login',

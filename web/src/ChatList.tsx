@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Chat, data, problem } from './api.ts';
+import { FieldForm } from './FieldForm.tsx';
 
 interface Props {
   chats: Chat[];
@@ -46,47 +47,31 @@ export function ChatList({ chats, openChatId, onOpen, onCreated, onDirect }: Pro
         New chat
       </button>
       {creating && (
-        <form
-          class="row"
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') setCreating(false);
-          }}
-          onSubmit={(e) => {
-            e.preventDefault();
-            void create();
-          }}
-        >
-          <input
-            data-testid="new-chat-name"
-            ref={nameInput}
-            aria-label="Chat name"
-            placeholder="Chat name"
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-          <button data-testid="new-chat-create" type="submit">
-            Create
-          </button>
-        </form>
+        <FieldForm
+          inputTestId="new-chat-name"
+          buttonTestId="new-chat-create"
+          label="Chat name"
+          placeholder="Chat name"
+          button="Create"
+          value={name}
+          onInput={setName}
+          onSubmit={() => void create()}
+          onEscape={() => setCreating(false)}
+          inputRef={nameInput}
+        />
       )}
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
+      <FieldForm
+        inputTestId="direct-user-name"
+        buttonTestId="direct-open"
+        label="Write to a person (user name)"
+        placeholder="Write to (user name)"
+        button="Open"
+        value={peer}
+        onInput={setPeer}
+        onSubmit={() => {
           if (peer.trim() !== '') void direct();
         }}
-      >
-        <input
-          data-testid="direct-user-name"
-          aria-label="Write to a person (user name)"
-          placeholder="Write to (user name)"
-          value={peer}
-          onInput={(e) => setPeer(e.currentTarget.value)}
-        />
-        <button data-testid="direct-open" type="submit">
-          Open
-        </button>
-      </form>
+      />
       {error && (
         <p class="error" role="alert">
           {error}

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Chat, data, type Member, problem } from './api.ts';
+import { FieldForm } from './FieldForm.tsx';
 
 interface Props {
   chat: Chat;
@@ -91,24 +92,16 @@ export function Members({ chat, me, version, onLeft, onClose }: Props) {
         ))}
       </ul>
       {chat.kind === 'group' && (
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void add();
-          }}
-        >
-          <input
-            data-testid="add-member-name"
-            aria-label="Add a member by user name"
-            placeholder="Add member (user name)"
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-          <button data-testid="add-member-submit" type="submit">
-            Add
-          </button>
-        </form>
+        <FieldForm
+          inputTestId="add-member-name"
+          buttonTestId="add-member-submit"
+          label="Add a member by user name"
+          placeholder="Add member (user name)"
+          button="Add"
+          value={name}
+          onInput={setName}
+          onSubmit={() => void add()}
+        />
       )}
       {error && (
         <p class="error" role="alert">
