@@ -20,9 +20,16 @@ export interface LoadResult {
 
 /**
  * The ceilings measured in the same run: bare Koa (HTTP), the API's post statement through `pg` with
- * the API's pool to one chat and to fifty, and a single-row INSERT (what PostgreSQL does per row).
+ * the API's pool to one chat and to fifty, the old post transaction to one chat (the locked-transaction
+ * ceiling group commit is measured against), and a single-row INSERT (what PostgreSQL does per row).
  */
-export const BASELINE_NAMES = ['bare-koa', 'pg-post-1-chat', 'pg-post-50-chats', 'pg-single-insert'] as const;
+export const BASELINE_NAMES = [
+  'bare-koa',
+  'pg-post-1-chat',
+  'pg-post-50-chats',
+  'pg-locked-1-chat',
+  'pg-single-insert',
+] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
 export const SCENARIO_NAMES = [
   'ping',

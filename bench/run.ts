@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { runPgInsertBaseline } from './baselines/pg-insert.ts';
+import { runPgInsertBaseline, type PgInsertMode } from './baselines/pg-insert.ts';
 import { databaseUrl, OptionsError, parseOptions, type BenchOptions } from './options.ts';
 import { freePort, PeakRss, sleep, startServer, type Server } from './processes.ts';
 import { runEvents } from './events/events-scenario.ts';
@@ -211,7 +211,7 @@ async function bench(options: BenchOptions): Promise<number> {
 
     // The ceilings for posting: the API's post SQL through pg, same pool size, same concurrency,
     // same chats (one, then fifty); and a single-row INSERT.
-    const pgBaseline = (name: BaselineName, mode: 'post' | 'single-insert', chats: number) =>
+    const pgBaseline = (name: BaselineName, mode: PgInsertMode, chats: number) =>
       measure(name, 'baseline', undefined, undefined, () =>
         runPgInsertBaseline({
           mode,
@@ -227,6 +227,8 @@ async function bench(options: BenchOptions): Promise<number> {
     rows.push(await pgBaseline('pg-post-1-chat', 'post', 1));
     await settle();
     rows.push(await pgBaseline('pg-post-50-chats', 'post', SEND_CHATS));
+    await settle();
+    rows.push(await pgBaseline('pg-locked-1-chat', 'locked-transaction', 1));
     await settle();
     rows.push(await pgBaseline('pg-single-insert', 'single-insert', SEND_CHATS));
     await settle();

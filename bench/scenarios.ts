@@ -56,7 +56,8 @@ export function scenarios(fixture: Fixture): Record<ScenarioName, HttpLoad> {
     // Routing, the middleware and the smallest reply: what every request pays.
     ping: { name: 'ping', baseline: 'bare-koa', request: () => ({ method: 'GET', path: '/ping' }) },
     // Every connection posts to one chat: the chat row's lock is as contended as it gets.
-    'post-1-chat': post('post-1-chat', 'pg-post-1-chat', 1),
+    // Its ratio is to the old post transaction: what group commit gains over one commit per post.
+    'post-1-chat': post('post-1-chat', 'pg-locked-1-chat', 1),
     // Fifty chats: the per-chat lock is rarely contended.
     'post-50-chats': post('post-50-chats', 'pg-post-50-chats', SEND_CHATS),
     // Everyone reads the same newest page of the same chat: once the API caches pages, all hits.

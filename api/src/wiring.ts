@@ -55,6 +55,7 @@ import { ReactionsService } from './reactions/reactions.service.ts';
 import { searchHandlers } from './search/search.handlers.ts';
 import { SearchService } from './search/search.service.ts';
 import { MessagesRepository } from './messages/messages.repository.ts';
+import { GroupCommit } from './messages/group-commit.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { systemHandlers } from './system/system.handlers.ts';
 import { InboxRepository } from './inbox/inbox.repository.ts';
@@ -139,7 +140,16 @@ export async function buildKoa(
     events,
   );
   const messagesRepository = new MessagesRepository(database.db);
-  const messages = new MessagesService(messagesRepository, access, historyCache, events);
+  // Once per statement: the stream hubs read the new events, and no page without them is served.
+  const groupCommit = new GroupCommit(
+    database.db,
+    async (chatIds) => {
+      events.committed();
+      await Promise.all(chatIds.map((chatId) => historyCache.invalidate(chatId)));
+    },
+    logger.child({ component: 'messages' }),
+  );
+  const messages = new MessagesService(messagesRepository, access, historyCache, events, groupCommit);
   const pins = new PinsService(
     new PinsRepository(database.db),
     chatsRepository,

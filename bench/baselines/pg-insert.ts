@@ -1,11 +1,18 @@
 /**
- * The ceilings for posting. `post`: the SQL the API's send runs (api/src/messages/messages.repository.ts,
- * `MessagesRepository.append`), issued straight through `pg` with the API's pool size and the bench's
- * concurrency, to the same chats the send scenario writes to. No HTTP, no auth, no membership check:
- * what is left between this and `send` is the API's own cost. `single-insert`: one row into a
- * table of the same shape without the per-chat seq (autocommit): what PostgreSQL does per row at all.
+ * The ceilings for posting, through `pg` with the API's pool size and the bench's concurrency, to the
+ * same chats the send scenarios write to. No HTTP, no auth, no membership check: what is left between
+ * these and the send scenarios is the API's own cost.
+ * - `post`: the statement the API's post runs (api/src/messages/post-statement.ts, imported, not
+ *   copied), one post per statement: no group commit.
+ * - `locked-transaction`: the post as a transaction of 4 round trips (BEGIN; UPDATE chats … RETURNING
+ *   to take the seq under the chat's row lock; INSERT; COMMIT), as the API posted before: the ceiling
+ *   a busy chat had while each post waited for the previous one's commit.
+ * - `single-insert`: one row into a table of the same shape without the per-chat seq (autocommit):
+ *   what PostgreSQL does per row at all.
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { POST_STATEMENT, postParameters } from '../../api/src/messages/post-statement.ts';
 import type { LoadResult } from '../report.ts';
 import { percentile } from '../report.ts';
 
@@ -14,9 +21,10 @@ export interface InsertTarget {
   readonly userId: string;
 }
 
+export type PgInsertMode = 'post' | 'locked-transaction' | 'single-insert';
+
 export interface PgInsertOptions {
-  /** `post`: the API's post transaction; `single-insert`: a one-row INSERT, autocommit. */
-  readonly mode: 'post' | 'single-insert';
+  readonly mode: PgInsertMode;
   readonly databaseUrl: string;
   readonly poolSize: number;
   /** workers issuing transactions back to back, like autocannon's connections */
@@ -28,7 +36,6 @@ export interface PgInsertOptions {
   readonly text: (worker: number) => string;
 }
 
-// The statements Kysely compiles for `append` (checked against its output), same parameters.
 const BUMP_SEQ =
   'update "chats" set "last_message_seq" = "last_message_seq" + $1, "last_message_at" = $2 where "id" = $3 returning "last_message_seq"';
 const INSERT =
@@ -41,7 +48,13 @@ async function singleInsert(pool: pg.Pool, target: InsertTarget, text: string): 
   await pool.query(SINGLE_INSERT, [target.chatId, target.userId, text]);
 }
 
-async function append(pool: pg.Pool, target: InsertTarget, text: string): Promise<void> {
+async function post(pool: pg.Pool, target: InsertTarget, text: string): Promise<void> {
+  const post = { id: randomUUID(), chatId: target.chatId, userId: target.userId, text, attachments: [] };
+  const result = await pool.query<{ stored: boolean }>(POST_STATEMENT, postParameters([post]));
+  if (!result.rows[0]?.stored) throw new Error(`chat ${target.chatId} is gone`);
+}
+
+async function lockedTransaction(pool: pg.Pool, target: InsertTarget, text: string): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -60,6 +73,8 @@ async function append(pool: pg.Pool, target: InsertTarget, text: string): Promis
   }
 }
 
+const WRITES = { post, 'locked-transaction': lockedTransaction, 'single-insert': singleInsert };
+
 /**
  * `concurrency` workers issue transactions back to back for warm-up + duration; only those that
  * finish inside the measured window count (as in the HTTP runs).
@@ -67,7 +82,7 @@ async function append(pool: pg.Pool, target: InsertTarget, text: string): Promis
 export async function runPgInsertBaseline(options: PgInsertOptions): Promise<LoadResult> {
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize });
   pool.on('error', () => {});
-  const write = options.mode === 'post' ? append : singleInsert;
+  const write = WRITES[options.mode];
   if (options.mode === 'single-insert') {
     await pool.query(
       `create table if not exists ${SINGLE_TABLE} (id bigserial primary key, chat_id uuid not null, ` +

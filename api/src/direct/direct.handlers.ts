@@ -15,11 +15,9 @@ export function directHandlers(
 } {
   return {
     postDirectMessage: ({ actor, params, body, koa }) =>
-      // The reply is recorded with the Idempotency-Key in the transaction that stores the message.
+      // The reply is recorded with the Idempotency-Key in the statement that stores the message.
       idempotent(koa, actor, body, async (record) =>
-        created(
-          await direct.send(actor, params.user_name, body.message, (trx, sent) => record(trx, created(sent))),
-        ),
+        created(await direct.send(actor, params.user_name, body.message, { record, reply: created })),
       ),
     listDirectMessages: async ({ actor, query, params }) => {
       const page = await direct.history(

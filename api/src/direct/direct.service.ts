@@ -1,10 +1,10 @@
-import type { Transaction } from 'kysely';
-import { AppError, type DB, type UserRow } from '@messenger/shared';
+import { AppError, type UserRow } from '@messenger/shared';
 import type { AccountsRepository } from '../auth/accounts.repository.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { ChatsRepository } from '../chats/chats.repository.ts';
 import { chatCreatedEvent } from '../chats/chats.service.ts';
 import type { EventPublisher } from '../events/event-publisher.ts';
+import type { RecordReply, StoredReply } from '../idempotency/idempotency.ts';
 import { toCachedPage, type CachedPage } from '../messages/history-cache.ts';
 import type { MessagesService, Order } from '../messages/messages.service.ts';
 import type { DirectMessageSent, MessagePage } from '../schemas.ts';
@@ -22,14 +22,14 @@ export class DirectService {
   ) {}
 
   /**
-   * Sends a message to the pair's chat, creating it on the first one. `beforeCommit` runs in the
-   * transaction that stores the message (an Idempotency-Key's record).
+   * Sends a message to the pair's chat, creating it on the first one. `keyed` records an
+   * Idempotency-Key with the message (MessagesService.post).
    */
   async send(
     actor: Actor,
     peerName: string,
     text: string,
-    beforeCommit?: (trx: Transaction<DB>, sent: DirectMessageSent) => Promise<void>,
+    keyed?: { record: RecordReply; reply: (sent: DirectMessageSent) => StoredReply },
   ): Promise<DirectMessageSent> {
     const sender = actor.id;
     const peer = await this.peer(sender, peerName);
@@ -47,7 +47,7 @@ export class DirectService {
       actor,
       chatId,
       text,
-      beforeCommit && ((trx, [id]) => beforeCommit(trx, { message_id: id!, chat_id: chatId })),
+      keyed && { record: keyed.record, reply: ([id]) => keyed.reply({ message_id: id!, chat_id: chatId }) },
     );
     return { message_id: messageId, chat_id: chatId };
   }

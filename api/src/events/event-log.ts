@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '@messenger/shared';
 
 /** The types of the stream's logged events (openapi.yaml, GET /v1/events, `x-events`). */
@@ -52,8 +52,45 @@ export interface LoggedEvent {
 }
 
 /** A timestamptz as JavaScript's toISOString() writes it (milliseconds, UTC, `Z`); null stays null. */
-const isoTime = (column: RawBuilder<unknown>) =>
-  sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const isoTime = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * SQL text: a select of one row, `last`, that takes as many event ids as `rows` has, as one block:
+ * select it from the writers' lock (every writer of events holds it while it takes ids). With
+ * `eventId`, a statement that logs several events gives them ids in an order of its choosing: the
+ * order an INSERT … SELECT … ORDER BY inserts its rows in, and so draws ids in, is not promised.
+ */
+export const takeEventIds = (rows: string): string =>
+  `select setval(pg_get_serial_sequence('events', 'id'),
+     nextval(pg_get_serial_sequence('events', 'id')) + (select count(*) from ${rows}) - 1) as last`;
+
+/** SQL text: the id of an event, in a select from `ids` (takeEventIds): its place in `order`. */
+export const eventId = (order: string): string =>
+  `ids.last - count(*) over () + row_number() over (order by ${order})`;
+
+/**
+ * SQL text: the data of a `message.created` event, built by the database from a stored message row
+ * `m` and its author `u` (the Message of openapi.yaml as the history shows it: a new message has no
+ * reactions and no replies yet). Shared by every statement that stores messages.
+ */
+export const messageCreatedData = (m: string, u: string): string => `jsonb_build_object(
+  'chat_id', ${m}.chat_id,
+  'message', jsonb_build_object(
+    'message_id', ${m}.id,
+    'chat_id', ${m}.chat_id,
+    'user_id', ${m}.user_id,
+    'user_name', ${u}.user_name,
+    'text', ${m}.text,
+    'created_at', ${isoTime(`${m}.created_at`)},
+    'edited_at', ${isoTime(`${m}.edited_at`)},
+    'attachments', ${m}.attachments,
+    'reply_to', ${m}.reply_to,
+    'reply_count', ${m}.reply_count,
+    'last_reply_at', ${isoTime(`${m}.last_reply_at`)},
+    'reactions', '[]'::jsonb,
+    'mentions', to_jsonb(${m}.mentions)
+  )
+)`;
 
 /** Where a subscriber starts: the newest event id, the oldest kept, and its chats as of the newest. */
 export interface LogSnapshot {
@@ -66,7 +103,7 @@ export interface LogSnapshot {
  * Serializes the writers of events from their insert to their commit (a transaction-scoped lock),
  * so ids become visible in id order. Any constant: it only has to be the same for every writer.
  */
-const WRITERS_LOCK = 0x65_76_65_6e_74_73n; // "events"
+export const WRITERS_LOCK = 0x65_76_65_6e_74_73n; // "events"
 
 /**
  * The event log in PostgreSQL (migrations/0008): written in the transaction of each change, read
@@ -101,32 +138,14 @@ export class EventLog {
    */
   async appendCreated(trx: Transaction<DB>, messageIds: string[]): Promise<void> {
     if (messageIds.length === 0) return;
-    // The writers' lock, taken in the same statement (the rows come only once it is held).
     await sql`
-      with writers as (select pg_advisory_xact_lock(${WRITERS_LOCK}))
-      insert into events (chat_id, type, data, user_ids)
-      select m.chat_id, 'message.created', jsonb_build_object(
-        'chat_id', m.chat_id,
-        'message', jsonb_build_object(
-          'message_id', m.id,
-          'chat_id', m.chat_id,
-          'user_id', m.user_id,
-          'user_name', u.user_name,
-          'text', m.text,
-          'created_at', ${isoTime(sql`m.created_at`)},
-          'edited_at', ${isoTime(sql`m.edited_at`)},
-          'attachments', m.attachments,
-          'reply_to', m.reply_to,
-          'reply_count', m.reply_count,
-          'last_reply_at', ${isoTime(sql`m.last_reply_at`)},
-          'reactions', '[]'::jsonb,
-          'mentions', to_jsonb(m.mentions)
-        )
-      ),
-      nullif(array_remove(m.mentions, m.user_id), '{}')
-      from writers, messages m join users u on u.id = m.user_id
-      where m.id = any(${messageIds}::uuid[])
-      order by m.seq`.execute(trx);
+      with writers as (select pg_advisory_xact_lock(${WRITERS_LOCK})),
+      new_rows as (select * from messages where id = any(${messageIds}::uuid[])),
+      ids as (${sql.raw(takeEventIds('new_rows'))} from writers)
+      insert into events (id, chat_id, type, data, user_ids) overriding system value
+      select ${sql.raw(eventId('m.seq'))}, m.chat_id, 'message.created', ${sql.raw(messageCreatedData('m', 'u'))},
+        nullif(array_remove(m.mentions, m.user_id), '{}')
+      from ids, new_rows m join users u on u.id = m.user_id`.execute(trx);
   }
 
   /** Up to `limit` events after `afterId`, oldest first (the hub's live read). */

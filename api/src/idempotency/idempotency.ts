@@ -7,23 +7,37 @@ import type { IdempotencyRepository, KeyRecord, StoredReply } from './idempotenc
 
 export type { StoredReply } from './idempotency.repository.ts';
 
+/** The key to record, for work that writes the record in its own statement (post-statement.ts). */
+export interface KeyToRecord {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  ttlSeconds: number;
+}
+
 /**
- * Records the request's key and reply inside the transaction that stores the request's work, so that
- * both commit or neither does. The work calls it once, with the reply it is about to answer; it
- * throws (rolling the transaction back) when a concurrent duplicate has recorded the key first.
+ * Records the request's key and reply with the request's work, so that both commit or neither does.
+ * Either the work calls it once, inside its transaction, with the reply it is about to answer (it
+ * throws, rolling the transaction back, when a concurrent duplicate has recorded the key first); or
+ * the work writes `key` in its own statement and then tells `written` whether it could.
  */
-export type RecordReply = (trx: Transaction<DB>, reply: StoredReply) => Promise<void>;
+export interface RecordReply {
+  (trx: Transaction<DB>, reply: StoredReply): Promise<void>;
+  /** What to record; undefined when the request has no Idempotency-Key. */
+  readonly key: KeyToRecord | undefined;
+  /** The work wrote `key` itself: true, or false when a duplicate had (that throws, as above). */
+  written(recorded: boolean): void;
+}
 
 /**
  * Runs `work` at most once per `Idempotency-Key` (openapi.yaml, components/parameters/IdempotencyKey).
  * Without the header it just runs `work` (its `record` then does nothing). Handlers wrap their whole
- * work in it and hand `record` down to the transaction that stores the messages:
+ * work in it and hand `record` down to what stores the messages, with the reply for their ids:
  *
  *     postMessage: ({ actor, params, body, koa }) =>
- *       idempotent(koa, actor, body, async (record) => {
- *         const id = await messages.post(…, (trx, [id]) => record(trx, created(id)));
- *         return created(id);
- *       }),
+ *       idempotent(koa, actor, body, async (record) =>
+ *         created(await messages.post(…, { record, reply: ([id]) => created(id) })),
+ *       ),
  */
 export type Idempotent = <R extends StoredReply>(
   koa: KoaContext,
@@ -56,7 +70,7 @@ interface Attempt {
 }
 
 const HEADER = 'idempotency-key';
-const noRecord: RecordReply = async () => {};
+const noRecord: RecordReply = Object.assign(async () => {}, { key: undefined, written: () => {} });
 
 /** A concurrent duplicate recorded the key first: this request's transaction must roll back. */
 class KeyTaken extends Error {
@@ -145,12 +159,16 @@ export function createIdempotency(
       recorded = await keys.find(attempt.scope, attempt.key);
       if (!recorded) {
         let wrote = false;
-        const reply = await work(async (trx, reply) => {
-          if (!(await keys.insert(trx, attempt.scope, attempt.key, attempt.fp, reply, ttlSeconds))) {
-            throw new KeyTaken();
-          }
+        const written = (recorded: boolean) => {
+          if (!recorded) throw new KeyTaken();
           wrote = true;
-        });
+        };
+        const record: RecordReply = Object.assign(
+          async (trx: Transaction<DB>, reply: StoredReply) =>
+            written(await keys.insert(trx, attempt.scope, attempt.key, attempt.fp, reply, ttlSeconds)),
+          { key: { scope: attempt.scope, key: attempt.key, fingerprint: attempt.fp, ttlSeconds }, written },
+        );
+        const reply = await work(record);
         if (!wrote) log.error('the work did not record its Idempotency-Key: a retry would run it again');
         await remember(attempt, { fp: attempt.fp, state: 'done', reply: pick(reply) }, ttlSeconds);
         return reply;

@@ -27,17 +27,15 @@ export function messagesHandlers(
   listReplies: Handler<'listReplies'>;
 } {
   return {
-    // The reply is recorded with the Idempotency-Key in the transaction that stores the messages.
+    // The reply is recorded with the Idempotency-Key in the statement that stores the messages.
     postMessage: ({ actor, params, body, koa }) =>
       idempotent(koa, actor, body, async (record) =>
-        created(await messages.post(actor, params.chat_id, body, (trx, [id]) => record(trx, created(id!)))),
+        created(await messages.post(actor, params.chat_id, body, { record, reply: ([id]) => created(id!) })),
       ),
     postMessageBatch: ({ actor, params, body, koa }) =>
       idempotent(koa, actor, body, async (record) =>
         createdBatch(
-          await messages.postBatch(actor, params.chat_id, body.messages, (trx, ids) =>
-            record(trx, createdBatch(ids)),
-          ),
+          await messages.postBatch(actor, params.chat_id, body.messages, { record, reply: createdBatch }),
         ),
       ),
     listMessages: async ({ actor, query, params, koa }) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { AppError } from '@messenger/shared';
 import type { Actor } from '../auth/actor.ts';
 import type { ChatAccess } from '../chats/chat-access.ts';
@@ -7,10 +8,11 @@ import { decodeCursor } from '../paging/cursor.ts';
 import { isWellFormedId } from '../paging/ids.ts';
 import { keysetPage } from '../paging/page.ts';
 import { MembershipCache } from '../chats/membership-cache.ts';
+import type { RecordReply, StoredReply } from '../idempotency/idempotency.ts';
+import type { GroupCommit } from './group-commit.ts';
 import { toCachedPage, type CachedPage, type HistoryCache } from './history-cache.ts';
 import { mentionCandidates } from './mentions.ts';
 import type {
-  BeforeCommit,
   MessagesRepository,
   MessageWithAuthor,
   NewMessageContent,
@@ -18,6 +20,12 @@ import type {
 } from './messages.repository.ts';
 
 export type Order = 'asc' | 'desc';
+
+/** An Idempotency-Key's record, and the reply it keeps for the ids of the messages stored. */
+export interface KeyedReply {
+  record: RecordReply;
+  reply: (messageIds: string[]) => StoredReply;
+}
 
 /** A history iterator: the direction it was issued for and the last seq the page held. */
 interface HistoryCursor {
@@ -48,20 +56,25 @@ export class MessagesService {
     private readonly access: ChatAccess,
     private readonly cache: HistoryCache,
     private readonly events: EventPublisher,
+    private readonly groupCommit: GroupCommit,
   ) {}
 
   /**
-   * Posts one message: text (a string, as the original API), or text and/or attachments.
-   * `beforeCommit` runs in the transaction that stores it (an Idempotency-Key's record).
+   * Posts one message: text (a string, as the original API), or text and/or attachments. A plain
+   * message (no reply, no `@mention`) goes through the group commit: one statement, with whatever
+   * else is being posted meanwhile. `keyed` records an Idempotency-Key with it.
    */
   async post(
     actor: Actor,
     chatId: string,
     message: string | NewMessage,
-    beforeCommit?: BeforeCommit,
+    keyed?: KeyedReply,
   ): Promise<string> {
     const content = toContent(typeof message === 'string' ? { message } : message, '');
-    const [id] = await this.store(actor, chatId, [content], beforeCommit);
+    if (content.replyTo === undefined && !content.mentionCandidates?.length) {
+      return this.postPlain(actor, chatId, content, keyed);
+    }
+    const [id] = await this.store(actor, chatId, [content], keyed);
     return id!;
   }
 
@@ -70,21 +83,44 @@ export class MessagesService {
     actor: Actor,
     chatId: string,
     messages: NewMessage[],
-    beforeCommit?: BeforeCommit,
+    keyed?: KeyedReply,
   ): Promise<string[]> {
     const contents = messages.map((m, i) => toContent(m, `messages.${i}.`));
-    return this.store(actor, chatId, contents, beforeCommit);
+    return this.store(actor, chatId, contents, keyed);
+  }
+
+  private async postPlain(
+    actor: Actor,
+    chatId: string,
+    content: NewMessageContent,
+    keyed: KeyedReply | undefined,
+  ): Promise<string> {
+    const userId = await this.access.requireActingMember(actor, chatId);
+    const id = randomUUID();
+    const key = keyed?.record.key && { ...keyed.record.key, ...keyed.reply([id]) };
+    const outcome = await this.groupCommit.post({
+      id,
+      chatId,
+      userId,
+      text: content.text,
+      attachments: content.attachments,
+      ...(key ? { key } : {}),
+    });
+    // The chat was there a moment ago: it was deleted in between.
+    if (outcome === 'chat-not-found') throw new AppError('chat-not-found', `no chat with id "${chatId}"`);
+    keyed?.record.written(outcome === 'stored');
+    return id;
   }
 
   private async store(
     actor: Actor,
     chatId: string,
     contents: NewMessageContent[],
-    beforeCommit: BeforeCommit | undefined,
+    keyed: KeyedReply | undefined,
   ): Promise<string[]> {
     const author = await this.access.requireActingMember(actor, chatId);
     const stored = await this.messages.appendMany(chatId, author, contents, async (trx, ids, threads) => {
-      await beforeCommit?.(trx, ids);
+      await keyed?.record(trx, keyed.reply(ids));
       // Last: the event log's lock is then held for the shortest time before the commit.
       await this.events.appendCreated(trx, ids);
       await this.events.append(
