@@ -55,7 +55,7 @@ import { ReactionsService } from './reactions/reactions.service.ts';
 import { searchHandlers } from './search/search.handlers.ts';
 import { SearchService } from './search/search.service.ts';
 import { MessagesRepository } from './messages/messages.repository.ts';
-import { GroupCommit } from './messages/group-commit.ts';
+import { GroupCommit, postStartWithinMs } from './messages/group-commit.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { systemHandlers } from './system/system.handlers.ts';
 import { InboxRepository } from './inbox/inbox.repository.ts';
@@ -148,6 +148,7 @@ export async function buildKoa(
       await Promise.all(chatIds.map((chatId) => historyCache.invalidate(chatId)));
     },
     logger.child({ component: 'messages' }),
+    { startWithinMs: postStartWithinMs(config.database) },
   );
   const messages = new MessagesService(messagesRepository, access, historyCache, events, groupCommit);
   const pins = new PinsService(

@@ -23,7 +23,7 @@ const SCENARIOS = [
   'history-depth-200',
   'login',
 ];
-const BASELINES = ['bare-koa', 'pg-post-1-chat', 'pg-post-50-chats', 'pg-single-insert'];
+const BASELINES = ['bare-koa', 'pg-post-1-chat', 'pg-post-50-chats', 'pg-locked-1-chat', 'pg-single-insert'];
 const EVENT_FIGURES = [
   'delivery p50 (201 → stream)',
   'delivery p99',
@@ -127,13 +127,13 @@ describe(`the benchmark, smoke mode${missing.length > 0 ? ` (skipped: set ${miss
     expect(ratioColumn, 'a ratio column').to.be.above(0);
     for (const name of SCENARIOS) {
       expect(rows.has(name), `a row for ${name} in:\n${stdout}`).to.equal(true);
-      expect(rows.get(name)?.[ratioColumn]).to.match(/ × (bare-koa|pg-post-1-chat|pg-post-50-chats)$/);
+      expect(rows.get(name)?.[ratioColumn]).to.match(/ × (bare-koa|pg-locked-1-chat|pg-post-50-chats)$/);
       // The server's event-loop delay beside its latencies.
       expect(rows.get(name)?.[header?.indexOf('loop delay p99 / max ms') ?? -1]).to.match(
         /^[\d.]+ \/ [\d.]+$/,
       );
     }
-    expect(rows.get('post-1-chat')?.[ratioColumn]).to.match(/× pg-post-1-chat$/);
+    expect(rows.get('post-1-chat')?.[ratioColumn]).to.match(/× pg-locked-1-chat$/);
     expect(rows.get('post-50-chats')?.[ratioColumn]).to.match(/× pg-post-50-chats$/);
     for (const name of BASELINES) expect(rows.has(`baseline: ${name}`), `a row for ${name}`).to.equal(true);
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { createLogger } from '@messenger/shared';
-import { GroupCommit } from '../src/messages/group-commit.ts';
-import { storePosts, type PlainPost } from '../src/messages/post-statement.ts';
+import { createLogger, isDependencyUnavailable } from '@messenger/shared';
+import { GroupCommit, postStartWithinMs } from '../src/messages/group-commit.ts';
+import { ServerClock, storePosts, type PlainPost } from '../src/messages/post-statement.ts';
 import { TestContext, type TestUser } from './support/test-context.ts';
 
 // The post statement and the group commit called directly (they import api/src); what a client
@@ -125,6 +125,58 @@ describe('posting in one statement, and the group commit', function () {
     });
   });
 
+  describe('the statement’s deadline', () => {
+    /** A server clock `aheadMs` ahead of ours, as measured. */
+    const clockAhead = (aheadMs: number) =>
+      Object.assign(new ServerClock(), { offsetMs: async () => aheadMs }) as ServerClock;
+
+    it('stores the posts when the server starts the statement in time', async () => {
+      const chat = await t.chatWith(alice);
+      const startWithin = { ms: 400, clock: new ServerClock() };
+      expect(await storePosts(t.database.db, [plain(chat, alice, 'in time')], startWithin)).to.deep.equal([
+        'stored',
+      ]);
+      expect((await stored(chat)).map((m) => m.text)).to.deep.equal(['in time']);
+    });
+
+    it('writes nothing and fails with 503 when the server starts it after the deadline (a thawed server)', async () => {
+      const chat = await t.chatWith(alice, bob);
+      // As if the statement had waited 10 s in a frozen server's socket: the deadline has passed.
+      const late = { ms: 400, clock: clockAhead(-10_000) };
+      const key = {
+        scope: `u:${alice.userId}`,
+        key: randomUUID(),
+        fingerprint: 'fp',
+        ttlSeconds: 60,
+        status: 201,
+        body: {},
+      };
+      const failed = await storePosts(t.database.db, [plain(chat, alice, 'late', { key })], late).catch(
+        (e: unknown) => e,
+      );
+      expect(isDependencyUnavailable(failed), String(failed)).to.equal(true);
+      expect(await stored(chat)).to.deep.equal([]);
+      expect(await unread(chat, bob)).to.equal(0);
+      const keys = await sql`select 1 from idempotency_keys where key = ${key.key}`.execute(t.database.db);
+      expect(keys.rows).to.have.length(0);
+    });
+
+    it('is given only to PostgreSQL, and leaves the start the time the statement timeout does not take', () => {
+      expect(
+        postStartWithinMs({ backend: 'postgres', queryTimeoutMs: 2_000, statementTimeoutMs: 1_500 }),
+      ).to.equal(400);
+      expect(
+        postStartWithinMs({ backend: 'postgres', queryTimeoutMs: 2_000, statementTimeoutMs: 0 }),
+      ).to.equal(400);
+      expect(
+        postStartWithinMs({ backend: 'postgres', queryTimeoutMs: 0, statementTimeoutMs: 1_500 }),
+      ).to.equal(undefined);
+      expect(
+        postStartWithinMs({ backend: 'pglite', queryTimeoutMs: 2_000, statementTimeoutMs: 1_500 }),
+      ).to.equal(undefined);
+    });
+  });
+
   describe('the group commit', () => {
     const log = createLogger('silent');
 
@@ -197,11 +249,13 @@ describe('posting in one statement, and the group commit', function () {
       let calls = 0;
       const broken = new Proxy(t.database.db, {
         get: (target, prop, receiver) =>
-          prop === 'executeQuery'
-            ? async () => {
-                calls += 1;
-                throw Object.assign(new Error('Connection terminated unexpectedly'), {});
-              }
+          prop === 'connection'
+            ? () => ({
+                execute: async () => {
+                  calls += 1;
+                  throw new Error('Connection terminated unexpectedly');
+                },
+              })
             : Reflect.get(target, prop, receiver),
       });
       const group = new GroupCommit(broken, async () => {}, log, { maxInFlight: 1 });

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB, Logger } from '@messenger/shared';
-import { storePosts, type PlainPost, type PostOutcome } from './post-statement.ts';
+import { ServerClock, storePosts, type PlainPost, type PostOutcome } from './post-statement.ts';
 
 interface Waiting {
   post: PlainPost;
@@ -16,6 +16,11 @@ export interface GroupCommitOptions {
    * they serialize there anyway; a second lets the next batch be sent and planned meanwhile.
    */
   maxInFlight?: number;
+  /**
+   * How long after it is sent the server may still start a statement (storePosts); past that it
+   * writes nothing. Undefined: no limit (a client that waits as long as it takes).
+   */
+  startWithinMs?: number;
 }
 
 /**
@@ -44,6 +49,7 @@ export class GroupCommit {
   private running = 0;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly startWithin: { ms: number; clock: ServerClock } | undefined;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -53,6 +59,10 @@ export class GroupCommit {
   ) {
     this.maxBatch = options.maxBatch ?? 256;
     this.maxInFlight = options.maxInFlight ?? 2;
+    this.startWithin =
+      options.startWithinMs === undefined
+        ? undefined
+        : { ms: options.startWithinMs, clock: new ServerClock() };
   }
 
   post(post: PlainPost): Promise<PostOutcome> {
@@ -79,6 +89,7 @@ export class GroupCommit {
       outcomes = await storePosts(
         this.db,
         batch.map((w) => w.post),
+        this.startWithin,
       );
     } catch (err) {
       if (batch.length > 1 && triedAlone(err)) {
@@ -96,4 +107,26 @@ export class GroupCommit {
     }
     batch.forEach((w, i) => w.resolve(outcomes[i]!));
   }
+}
+
+/**
+ * How long after it is sent the server may still start a post's statement, so that once started it
+ * ends, or is cancelled by its statement timeout, before the API's query timeout gives up on it:
+ * then a post answered 503 is a post not stored. 400 ms with the defaults (2,000 − 1,500 − 100 for
+ * the round trip). PGlite runs in this process: there is nothing to give up on.
+ */
+export function postStartWithinMs(database: {
+  backend: 'postgres' | 'pglite';
+  queryTimeoutMs: number;
+  statementTimeoutMs: number;
+}): number | undefined {
+  const { backend, queryTimeoutMs, statementTimeoutMs } = database;
+  if (backend !== 'postgres' || queryTimeoutMs <= 0) return undefined;
+  // Without a statement timeout (or one past the query timeout) a statement may run on after the
+  // API gave up: a quarter of the query timeout is then left for the start, and the rest is hope.
+  const running =
+    statementTimeoutMs > 0 && statementTimeoutMs < queryTimeoutMs
+      ? statementTimeoutMs
+      : queryTimeoutMs * 0.75;
+  return Math.max(50, queryTimeoutMs - running - 100);
 }

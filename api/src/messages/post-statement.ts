@@ -1,5 +1,5 @@
-import { CompiledQuery, type Kysely } from 'kysely';
-import type { DB } from '@messenger/shared';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { DependencyUnavailableError, type DB } from '@messenger/shared';
 import { eventId, messageCreatedData, takeEventIds, WRITERS_LOCK } from '../events/event-log.ts';
 import type { Attachment } from '../schemas.ts';
 
@@ -44,6 +44,11 @@ export type PostOutcome = 'stored' | 'chat-not-found' | 'key-taken';
  * The messages of a batch get their seqs in the order given. Parameters are arrays, so the statement
  * text is the same for any batch (one plan). Used by the API's group commit and by `make bench`'s
  * ceiling for posting, which must run exactly this statement.
+ *
+ * Its last parameter is a deadline (ms since the epoch, by the server's clock; null for none): a
+ * statement the server starts after it writes nothing and answers no rows. An autocommit statement
+ * commits whether or not anyone still waits for it: one the server reads only after the API gave up
+ * on it (a frozen server, thawed) would store a post the client was told had failed.
  */
 export const POST_STATEMENT = `
 with req as (
@@ -51,6 +56,7 @@ with req as (
                        $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::int[])
     with ordinality as r(id, chat_id, user_id, text, attachments,
                          key_scope, key_name, fingerprint, reply_status, reply_body, ttl, ord)
+  where $12::float8 is null or (select extract(epoch from clock_timestamp()) * 1000) < $12::float8
 ),
 per_chat as (select chat_id, count(*)::int as n from req group by chat_id),
 locked as (
@@ -107,8 +113,8 @@ select r.ord::int as ord, b.id is not null as chat_found, i.id is not null as st
 from req r left join bump b on b.id = r.chat_id left join ins i on i.id = r.id
 order by r.ord`;
 
-/** The statement's parameters for `posts`: one array per column, in the order of the posts. */
-export function postParameters(posts: readonly PlainPost[]): unknown[][] {
+/** The statement's parameters for `posts`: one array per column, in the order of the posts, and the deadline. */
+export function postParameters(posts: readonly PlainPost[], deadline: number | null = null): unknown[] {
   const column = <T>(value: (p: PlainPost) => T) => posts.map(value);
   return [
     column((p) => p.id),
@@ -122,13 +128,55 @@ export function postParameters(posts: readonly PlainPost[]): unknown[][] {
     column((p) => p.key?.status ?? null),
     column((p) => (p.key ? JSON.stringify(p.key.body ?? null) : null)),
     column((p) => p.key?.ttlSeconds ?? null),
+    deadline,
   ];
 }
 
-/** Runs the statement for `posts`; answers each post's outcome, in their order. */
-export async function storePosts(db: Kysely<DB>, posts: readonly PlainPost[]): Promise<PostOutcome[]> {
-  const result = await db.executeQuery<{ ord: number; chat_found: boolean; stored: boolean }>(
-    CompiledQuery.raw(POST_STATEMENT, postParameters(posts)),
-  );
-  return result.rows.map((r) => (r.stored ? 'stored' : r.chat_found ? 'key-taken' : 'chat-not-found'));
+/**
+ * Runs the statement for `posts`; answers each post's outcome, in their order. `startWithinMs`: how
+ * long after it is sent the server may still start it (see POST_STATEMENT), given with the server's
+ * clock; past that the posts fail with 503, stored nowhere.
+ */
+export async function storePosts(
+  db: Kysely<DB>,
+  posts: readonly PlainPost[],
+  startWithin?: { ms: number; clock: ServerClock },
+): Promise<PostOutcome[]> {
+  return db.connection().execute(async (connection) => {
+    // Measured once a connection is held: waiting for one is not the server's delay.
+    const deadline = startWithin
+      ? Date.now() + (await startWithin.clock.offsetMs(connection)) + startWithin.ms
+      : null;
+    const result = await connection.executeQuery<{ ord: number; chat_found: boolean; stored: boolean }>(
+      CompiledQuery.raw(POST_STATEMENT, postParameters(posts, deadline)),
+    );
+    if (result.rows.length === 0) {
+      throw new DependencyUnavailableError('database', 'the database started the post after its deadline');
+    }
+    return result.rows.map((r) => (r.stored ? 'stored' : r.chat_found ? 'key-taken' : 'chat-not-found'));
+  });
+}
+
+/**
+ * The database server's clock against ours, so that a deadline we set can be checked by the server:
+ * measured by a round trip (its error is at most half of one), again after `maxAgeMs`.
+ */
+export class ServerClock {
+  private offset: number | undefined;
+  private measuredAt = 0;
+
+  constructor(private readonly maxAgeMs = 60_000) {}
+
+  async offsetMs(db: Kysely<DB>): Promise<number> {
+    if (this.offset === undefined || Date.now() - this.measuredAt > this.maxAgeMs) {
+      const sent = Date.now();
+      const { rows } = await sql<{
+        now: number;
+      }>`select extract(epoch from clock_timestamp()) * 1000 as now`.execute(db);
+      const received = Date.now();
+      this.offset = Number(rows[0]!.now) - (sent + received) / 2;
+      this.measuredAt = received;
+    }
+    return this.offset;
+  }
 }
