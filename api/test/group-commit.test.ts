@@ -32,6 +32,15 @@ describe('posting in one statement, and the group commit', function () {
     attachments: [],
     ...extra,
   });
+  /** A fresh Idempotency-Key of `user` to record with a post. */
+  const newKey = (user: TestUser) => ({
+    scope: `u:${user.userId}`,
+    key: randomUUID(),
+    fingerprint: 'fp',
+    ttlSeconds: 60,
+    status: 201,
+    body: {},
+  });
   const stored = async (chatId: string) =>
     // Ordered by the column, not the selected text (where "10" < "9").
     (
@@ -143,14 +152,7 @@ describe('posting in one statement, and the group commit', function () {
       const chat = await t.chatWith(alice, bob);
       // As if the statement had waited 10 s in a frozen server's socket: the deadline has passed.
       const late = { ms: 400, clock: clockAhead(-10_000) };
-      const key = {
-        scope: `u:${alice.userId}`,
-        key: randomUUID(),
-        fingerprint: 'fp',
-        ttlSeconds: 60,
-        status: 201,
-        body: {},
-      };
+      const key = newKey(alice);
       const failed = await storePosts(t.database.db, [plain(chat, alice, 'late', { key })], late).catch(
         (e: unknown) => e,
       );
@@ -227,14 +229,7 @@ describe('posting in one statement, and the group commit', function () {
     it('stores one of two posts with the same key in one batch, and tells the other its key was taken', async () => {
       const chat = await t.chatWith(alice);
       const group = new GroupCommit(t.database.db, async () => {}, log, { maxInFlight: 1 });
-      const key = {
-        scope: `u:${alice.userId}`,
-        key: randomUUID(),
-        fingerprint: 'fp',
-        ttlSeconds: 60,
-        status: 201,
-        body: {},
-      };
+      const key = newKey(alice);
       const outcomes = await Promise.all([
         group.post(plain(chat, alice, 'first')),
         group.post(plain(chat, alice, 'one', { key })),
