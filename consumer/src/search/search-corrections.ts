@@ -1,0 +1,146 @@
+/**
+ * Corrections of misspelt words: the vocabulary words within a word's edit budget (OSA distance),
+ * with how often the caller's chats use each; search-typos.ts chooses among them.
+ */
+import { sql, type Expression, type SqlBool, type Transaction } from 'kysely';
+import type { DB } from '@messenger/shared';
+import type { FuzzyWord, Term } from './search-phrase.ts';
+import { matching } from './search-messages.ts';
+import { narrowsByIndex, prefixQuery, type Completions, type Corrections } from './search-queries.ts';
+import { bound, memberChats, type StageContext } from './search-stage.ts';
+import { chooseCorrections, osaDistance, type Candidate } from './search-typos.ts';
+
+/** Vocabulary candidates read per misspelt word before the exact distance is computed. */
+const MAX_CANDIDATES = 2000;
+
+/** Corrects the words that match nothing by themselves in the caller's chats. */
+export async function correct(
+  trx: Transaction<DB>,
+  ctx: StageContext,
+  terms: Term[],
+  completions: Completions,
+  corrections: Corrections,
+): Promise<void> {
+  for (const term of terms) {
+    if (!term.fuzzy) continue;
+    // One word that no tier found matches nothing as written: no need to ask again.
+    if (terms.length === 1) {
+      const chosen = chooseCorrections(term.fuzzy.word, await candidates(trx, ctx, term.fuzzy));
+      if (chosen.length > 0)
+        corrections.set(
+          term,
+          chosen.map((c) => c.word),
+        );
+      continue;
+    }
+    await bound(trx, ctx);
+    const query = prefixQuery(term, completions, true);
+    const matches = await matching(trx, ctx, query, !narrowsByIndex(term, completions), [], 1)
+      .select('m.id')
+      .executeTakeFirst();
+    if (matches) continue;
+    const chosen = chooseCorrections(term.fuzzy.word, await candidates(trx, ctx, term.fuzzy));
+    if (chosen.length > 0)
+      corrections.set(
+        term,
+        chosen.map((c) => c.word),
+      );
+  }
+}
+
+/**
+ * The vocabulary words within the word's edit budget (OSA distance), with how many of the
+ * caller's messages hold each. Found in the global vocabulary: through its trigram index when
+ * the word is long enough for a similarity floor that keeps every word within the budget
+ * (`trigramFloor`), else among the words that start with its first letter, or with its first two
+ * letters swapped (a typo of any other kind in the first letter of a short or non-ASCII word is
+ * not corrected: reading every word of a length would take a scan of the vocabulary). A filter
+ * that levenshtein can answer keeps every word within the budget (see `osaFilter`); the exact
+ * distance is computed here, and the caller's counts come from the per-chat vocabulary.
+ */
+export async function candidates(
+  trx: Transaction<DB>,
+  ctx: StageContext,
+  fuzzy: FuzzyWord,
+): Promise<Candidate[]> {
+  const { word, length, maxEdits, trigramFloor } = fuzzy;
+  await bound(trx, ctx);
+  let query = trx
+    .selectFrom('search_words')
+    .select('word')
+    .where(sql<number>`char_length(word)`, '>=', length - maxEdits)
+    .where(sql<number>`char_length(word)`, '<=', length + maxEdits)
+    .where(osaFilter(word, maxEdits))
+    .limit(MAX_CANDIDATES);
+  if (trigramFloor !== undefined) {
+    await sql`select set_config('pg_trgm.similarity_threshold', ${trigramFloor.toFixed(4)}, true)`.execute(
+      trx,
+    );
+    // The predicate of the trigram index, as written there.
+    query = query.where(sql<SqlBool>`char_length(word) between 5 and 32`).where(sql<SqlBool>`word % ${word}`);
+  } else {
+    const letters = [...word];
+    const starts = [letters[0]!, ...(letters.length > 1 ? [letters[1]! + letters[0]!] : [])];
+    query = query.where((eb) =>
+      eb.or(
+        starts.map((start) =>
+          eb.and([
+            eb('word', '>=', sql<string>`${start} collate "C"`),
+            eb('word', '<', sql<string>`${start} || chr(1114111) collate "C"`),
+          ]),
+        ),
+      ),
+    );
+  }
+  const near = (await query.execute())
+    .map((r) => ({ word: r.word, distance: osaDistance(word, r.word, maxEdits) }))
+    .filter((c) => c.distance <= maxEdits && c.word !== word);
+  if (near.length === 0) return [];
+  await bound(trx, ctx);
+  const counts = await trx
+    .selectFrom('search_chat_words')
+    .select(['word', sql<number>`sum(messages)`.as('n')])
+    .where('chat_id', 'in', memberChats(trx, ctx.userId))
+    .where(
+      'word',
+      'in',
+      near.map((c) => c.word),
+    )
+    .groupBy('word')
+    .execute();
+  const frequency = new Map(counts.map((r) => [r.word, Number(r.n)]));
+  return near.map((c) => ({ ...c, frequency: frequency.get(c.word) ?? 0 }));
+}
+
+/**
+ * A filter levenshtein answers that keeps every word within `maxEdits` OSA edits of `word`: an OSA
+ * alignment is transpositions and other edits on disjoint letters, so such a word is within
+ * `maxEdits` plain edits, or within `maxEdits - 1` of the word with one neighbour pair swapped, or
+ * (2 edits) the word with two pairs swapped. The exact distance is computed afterwards.
+ */
+function osaFilter(word: string, maxEdits: number): Expression<SqlBool> {
+  const swapped = swaps(word);
+  const twice = maxEdits >= 2 ? [...new Set(swapped.flatMap(swaps))] : [];
+  const plain = sql<SqlBool>`levenshtein_less_equal(word, ${word}, ${maxEdits}) <= ${maxEdits}`;
+  if (swapped.length === 0) return plain;
+  const once =
+    maxEdits >= 2
+      ? sql<SqlBool>`exists (select from unnest(${swapped}::text[]) as s (w) where levenshtein_less_equal(word, s.w, ${maxEdits - 1}) <= ${maxEdits - 1})`
+      : sql<SqlBool>`word = any(${swapped}::text[])`;
+  return twice.length > 0
+    ? sql<SqlBool>`(${plain} or ${once} or word = any(${twice}::text[]))`
+    : sql<SqlBool>`(${plain} or ${once})`;
+}
+
+/** The word with one pair of neighbouring letters swapped, every way. */
+function swaps(word: string): string[] {
+  const letters = [...word];
+  const out: string[] = [];
+  for (let i = 0; i + 1 < letters.length; i++) {
+    if (letters[i] === letters[i + 1]) continue;
+    const copy = [...letters];
+    [copy[i], copy[i + 1]] = [copy[i + 1]!, copy[i]!];
+    out.push(copy.join(''));
+  }
+  return out;
+}
