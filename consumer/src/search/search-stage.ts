@@ -24,13 +24,18 @@ export interface StageContext {
  * Limits the next statement to the time left; throws when none is left. The limit is set again
  * only once half of the time it allowed has passed: each `set_config` is a round trip (2–6 ms on
  * a busy machine), and a statement then overruns the deadline by at most the time already spent.
+ * JIT compilation and parallel workers are turned off with it: a search's statements are short,
+ * and at 1M messages (issue 14) a caller's 50,000 messages put the planner's estimate past
+ * `jit_above_cost` (compiling took ~11 ms of a 35 ms statement), and the typo candidates of a
+ * caller's 40 chats (3.6 ms of work) waited ~150 ms for a parallel worker to start on a busy machine.
  */
 export async function bound(trx: Transaction<DB>, ctx: StageContext): Promise<void> {
   const now = Date.now();
   const left = Math.ceil(ctx.deadline - now);
   if (left <= 0) throw new DeadlinePassed();
   if (ctx.timeout && now - ctx.timeout.at < ctx.timeout.ms / 2) return;
-  await sql`select set_config('statement_timeout', ${String(left)}, true)`.execute(trx);
+  await sql`select set_config('statement_timeout', ${String(left)}, true), set_config('jit', 'off', true),
+    set_config('max_parallel_workers_per_gather', '0', true)`.execute(trx);
   ctx.timeout = { ms: left, at: now };
 }
 
