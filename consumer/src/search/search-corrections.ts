@@ -25,12 +25,8 @@ export async function correct(
     if (!term.fuzzy) continue;
     // One word that no tier found matches nothing as written: no need to ask again.
     if (terms.length === 1) {
-      const chosen = chooseCorrections(term.fuzzy.word, await candidates(trx, ctx, term.fuzzy));
-      if (chosen.length > 0)
-        corrections.set(
-          term,
-          chosen.map((c) => c.word),
-        );
+      const chosen = await correctionsOf(trx, ctx, term.fuzzy);
+      if (chosen.length > 0) corrections.set(term, chosen);
       continue;
     }
     await bound(trx, ctx);
@@ -39,37 +35,69 @@ export async function correct(
       .select('m.id')
       .executeTakeFirst();
     if (matches) continue;
-    const chosen = chooseCorrections(term.fuzzy.word, await candidates(trx, ctx, term.fuzzy));
-    if (chosen.length > 0)
-      corrections.set(
-        term,
-        chosen.map((c) => c.word),
-      );
+    const chosen = await correctionsOf(trx, ctx, term.fuzzy);
+    if (chosen.length > 0) corrections.set(term, chosen);
   }
+}
+
+/** The words a misspelt word is searched as (see chooseCorrections), or none. */
+export async function correctionsOf(
+  trx: Transaction<DB>,
+  ctx: StageContext,
+  fuzzy: FuzzyWord,
+): Promise<string[]> {
+  return chooseCorrections(fuzzy.word, await candidates(trx, ctx, fuzzy)).map((c) => c.word);
 }
 
 /**
  * The vocabulary words within the word's edit budget (OSA distance), with how many of the
- * caller's messages hold each. Found in the global vocabulary: through its trigram index when
- * the word is long enough for a similarity floor that keeps every word within the budget
- * (`trigramFloor`), else among the words that start with its first letter, or with its first two
+ * caller's messages hold each. A long ASCII word, whose similarity floor keeps every word within
+ * the budget (`trigramFloor`), is looked up in the global vocabulary through its trigram index.
+ * Any other is looked for among the words that start with its first letter, or with its first two
  * letters swapped (a typo of any other kind in the first letter of a short or non-ASCII word is
- * not corrected: reading every word of a length would take a scan of the vocabulary). A filter
- * that levenshtein can answer keeps every word within the budget (see `osaFilter`); the exact
- * distance is computed here, and the caller's counts come from the per-chat vocabulary.
+ * not corrected: reading every word of a length would take a scan of the vocabulary): in the
+ * caller's own vocabulary when the caller's chats are small enough to read (`ctx.scan`), else in
+ * the global one. Only words the caller's chats hold can be chosen, and at 1M messages the global
+ * vocabulary held ~46,000 words starting with "b" or "c" (made-up tokens), whose distances took
+ * 55–62 ms, where the caller's 40 chats held ~1,600 (issue 14). A filter that levenshtein can
+ * answer keeps every word within the budget (see `osaFilter`); the exact distance is computed here.
  */
 export async function candidates(
   trx: Transaction<DB>,
   ctx: StageContext,
   fuzzy: FuzzyWord,
 ): Promise<Candidate[]> {
-  const { word, length, maxEdits, trigramFloor } = fuzzy;
+  const { word, maxEdits, trigramFloor } = fuzzy;
+  const near = (rows: Array<{ word: string; n?: number }>) =>
+    rows
+      .map((r) => ({
+        word: r.word,
+        distance: osaDistance(word, r.word, maxEdits),
+        frequency: Number(r.n ?? 0),
+      }))
+      .filter((c) => c.distance <= maxEdits && c.word !== word);
+
+  if (trigramFloor === undefined && ctx.scan) {
+    await bound(trx, ctx);
+    const own = await trx
+      .selectFrom('search_chat_words')
+      .select(['word', sql<number>`sum(messages)`.as('n')])
+      .where('chat_id', 'in', memberChats(trx, ctx.userId))
+      .where('messages', '>', 0)
+      .where(startsLikely(word))
+      .where(lengthWithin(fuzzy))
+      .where(osaFilter(word, maxEdits))
+      .groupBy('word')
+      .limit(MAX_CANDIDATES)
+      .execute();
+    return near(own);
+  }
+
   await bound(trx, ctx);
   let query = trx
     .selectFrom('search_words')
     .select('word')
-    .where(sql<number>`char_length(word)`, '>=', length - maxEdits)
-    .where(sql<number>`char_length(word)`, '<=', length + maxEdits)
+    .where(lengthWithin(fuzzy))
     .where(osaFilter(word, maxEdits))
     .limit(MAX_CANDIDATES);
   if (trigramFloor !== undefined) {
@@ -79,23 +107,10 @@ export async function candidates(
     // The predicate of the trigram index, as written there.
     query = query.where(sql<SqlBool>`char_length(word) between 5 and 32`).where(sql<SqlBool>`word % ${word}`);
   } else {
-    const letters = [...word];
-    const starts = [letters[0]!, ...(letters.length > 1 ? [letters[1]! + letters[0]!] : [])];
-    query = query.where((eb) =>
-      eb.or(
-        starts.map((start) =>
-          eb.and([
-            eb('word', '>=', sql<string>`${start} collate "C"`),
-            eb('word', '<', sql<string>`${start} || chr(1114111) collate "C"`),
-          ]),
-        ),
-      ),
-    );
+    query = query.where(startsLikely(word));
   }
-  const near = (await query.execute())
-    .map((r) => ({ word: r.word, distance: osaDistance(word, r.word, maxEdits) }))
-    .filter((c) => c.distance <= maxEdits && c.word !== word);
-  if (near.length === 0) return [];
+  const found = near(await query.execute());
+  if (found.length === 0) return [];
   await bound(trx, ctx);
   const counts = await trx
     .selectFrom('search_chat_words')
@@ -104,12 +119,32 @@ export async function candidates(
     .where(
       'word',
       'in',
-      near.map((c) => c.word),
+      found.map((c) => c.word),
     )
     .groupBy('word')
     .execute();
   const frequency = new Map(counts.map((r) => [r.word, Number(r.n)]));
-  return near.map((c) => ({ ...c, frequency: frequency.get(c.word) ?? 0 }));
+  return found.map((c) => ({ ...c, frequency: frequency.get(c.word) ?? 0 }));
+}
+
+/** A word's length (in characters) within the edit budget of the typed word's. */
+function lengthWithin({ length, maxEdits }: FuzzyWord): Expression<SqlBool> {
+  return sql<SqlBool>`char_length(word) between ${length - maxEdits} and ${length + maxEdits}`;
+}
+
+/**
+ * `word` starts with the typed word's first letter, or with its first two letters swapped: one
+ * range of a key sorted by code point (collate "C") each.
+ */
+function startsLikely(typed: string): Expression<SqlBool> {
+  const letters = [...typed];
+  const starts = [letters[0]!, ...(letters.length > 1 ? [letters[1]! + letters[0]!] : [])];
+  return sql<SqlBool>`(${sql.join(
+    starts.map(
+      (start) => sql`(word >= ${start} collate "C" and word < ${start} || chr(1114111) collate "C")`,
+    ),
+    sql` or `,
+  )})`;
 }
 
 /**

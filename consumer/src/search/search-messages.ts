@@ -8,7 +8,7 @@ import { HEADLINE_OPTIONS, markedRanges, mergeRanges, START_MARK, STOP_MARK } fr
 import { quoteOperand, type Term } from './search-phrase.ts';
 import type { Corrections, TierQuery } from './search-queries.ts';
 import { bound, memberChats, type StageContext } from './search-stage.ts';
-import type { FoundRow } from './search-types.ts';
+import type { FoundRow, MatchTier } from './search-types.ts';
 
 /**
  * A caller whose chats hold at most this many messages is searched by reading those messages
@@ -24,6 +24,69 @@ const GLUE_CHARACTERS = '@./\\:_';
 const GLUE = /[@./\\:_]/g;
 
 /**
+ * The offsets of a hit's matching words come from ts_headline, per configuration, run on the
+ * (at most `limit`) kept rows only: the stems whole, the tokens also as prefixes, the parts of
+ * glued tokens, and the corrections searched. `table` names the relation holding `text`.
+ */
+export function headlineColumns(terms: Term[], corrections: string[], table: string) {
+  const corrected = corrections.map(quoteOperand);
+  const stems = [...terms.map((t) => t.operand), ...corrected].join(' | ');
+  const tokens = [...terms.map((t) => (t.prefix ? `${t.operand}:*` : t.operand)), ...corrected].join(' | ');
+  const parts = terms
+    .map((t) => {
+      const operand = quoteOperand(t.word.replace(GLUE, ' '));
+      return t.prefix ? `${operand}:*` : operand;
+    })
+    .join(' | ');
+  const headline = (config: 'english' | 'russian' | 'simple', operands: string, blank = '') =>
+    sql<string>`ts_headline(${sql.lit(config)}::regconfig,
+      translate(${sql.ref(`${table}.text`)}, ${START_MARK + STOP_MARK + blank}, ${' '.repeat(2 + blank.length)}),
+      to_tsquery(${sql.lit(config)}::regconfig, ${operands}), ${HEADLINE_OPTIONS})`;
+  return {
+    english: headline('english', stems),
+    russian: headline('russian', stems),
+    simple: headline('simple', tokens),
+    // The parts of glued tokens: the same text with the glue blanked, one character for one, so
+    // that offsets stay those of the text ("site" in tjimenez@site.gmu.edu).
+    parts: headline('simple', parts, GLUE_CHARACTERS),
+  };
+}
+
+/** A kept row with its four marked texts, as a hit. */
+export interface MarkedRow {
+  id: string;
+  chat_id: string;
+  user_id: string;
+  user_name: string | null;
+  text: string;
+  created_at: Date;
+  seq: number | string;
+  marked_english: string;
+  marked_russian: string;
+  marked_simple: string;
+  marked_parts: string;
+}
+
+export function toHit(r: MarkedRow, match: MatchTier): FoundRow {
+  return {
+    message_id: r.id,
+    chat_id: r.chat_id,
+    user_id: r.user_id,
+    user_name: r.user_name,
+    text: r.text,
+    created_at: r.created_at,
+    seq: Number(r.seq),
+    match,
+    highlights: mergeRanges(
+      r.text,
+      [r.marked_english, r.marked_russian, r.marked_simple, r.marked_parts].flatMap((m) =>
+        markedRanges(m, r.text.length),
+      ),
+    ),
+  };
+}
+
+/**
  * The newest messages of the user's chats that the tier's query matches, as many as the tiers
  * above left room for, without those already found.
  */
@@ -37,24 +100,7 @@ export async function findMessages(
 ): Promise<FoundRow[]> {
   const room = ctx.limit - found.length;
   if (room <= 0) return [];
-  // For ts_headline, per configuration, the same words: stems whole, tokens also as prefixes.
-  const stems = [...terms.map((t) => t.operand), ...[...corrections.values()].flat().map(quoteOperand)].join(
-    ' | ',
-  );
-  const tokens = [
-    ...terms.map((t) => (t.prefix ? `${t.operand}:*` : t.operand)),
-    ...[...corrections.values()].flat().map(quoteOperand),
-  ].join(' | ');
-  const parts = terms
-    .map((t) => {
-      const operand = quoteOperand(t.word.replace(GLUE, ' '));
-      return t.prefix ? `${operand}:*` : operand;
-    })
-    .join(' | ');
-  const headline = (config: 'english' | 'russian' | 'simple', operands: string, blank = '') =>
-    sql<string>`ts_headline(${sql.lit(config)}::regconfig,
-      translate(hit.text, ${START_MARK + STOP_MARK + blank}, ${' '.repeat(2 + blank.length)}),
-      to_tsquery(${sql.lit(config)}::regconfig, ${operands}), ${HEADLINE_OPTIONS})`;
+  const marked = headlineColumns(terms, [...corrections.values()].flat(), 'hit');
 
   await bound(trx, ctx);
   const rows = await trx
@@ -82,33 +128,15 @@ export async function findMessages(
       'hit.text',
       'hit.created_at',
       'hit.seq',
-      headline('english', stems).as('marked_english'),
-      headline('russian', stems).as('marked_russian'),
-      headline('simple', tokens).as('marked_simple'),
-      // The parts of glued tokens: the same text with the glue blanked, one character for one, so
-      // that offsets stay those of the text ("site" in tjimenez@site.gmu.edu).
-      headline('simple', parts, GLUE_CHARACTERS).as('marked_parts'),
+      marked.english.as('marked_english'),
+      marked.russian.as('marked_russian'),
+      marked.simple.as('marked_simple'),
+      marked.parts.as('marked_parts'),
     ])
     .orderBy('hit.created_at', 'desc')
     .orderBy('hit.seq', 'desc')
     .execute();
-
-  return rows.map((r) => ({
-    message_id: r.id,
-    chat_id: r.chat_id,
-    user_id: r.user_id,
-    user_name: r.user_name,
-    text: r.text,
-    created_at: r.created_at,
-    seq: Number(r.seq),
-    match: tier.match,
-    highlights: mergeRanges(
-      r.text,
-      [r.marked_english, r.marked_russian, r.marked_simple, r.marked_parts].flatMap((m) =>
-        markedRanges(m, r.text.length),
-      ),
-    ),
-  }));
+  return rows.map((r) => toHit(r, tier.match));
 }
 
 /**

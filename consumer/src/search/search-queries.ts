@@ -115,3 +115,16 @@ export function wordsQuery(words: string[]): RawBuilder<unknown> {
 export function lexemeQuery(words: string[]): RawBuilder<unknown> {
   return sql`${words.map((w) => `${quoteOperand(w)}:CD`).join(' | ')}::tsquery`;
 }
+
+/** The phrase with its misspelt words also read as their corrections: each word as written or corrected. */
+export function correctedTier(terms: Term[], completions: Completions, corrections: Corrections): TierQuery {
+  const query = sql.join(
+    terms.map((term) => {
+      const words = corrections.get(term);
+      const asWritten = prefixQuery(term, completions, true);
+      return words ? sql`(${asWritten} || ${wordsQuery(words)})` : asWritten;
+    }),
+    sql` && `,
+  );
+  return { match: 'corrected', query, indexed: true };
+}

@@ -1,19 +1,13 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '@messenger/shared';
-import { correct } from './search-corrections.ts';
+import { correct, correctionsOf } from './search-corrections.ts';
 import { findMessages, SCAN_MAX_MESSAGES } from './search-messages.ts';
 import { parsePhrase, phraseOperands } from './search-phrase.ts';
-import {
-  prefixQuery,
-  tiers,
-  wordsQuery,
-  type Completions,
-  type Corrections,
-  type TierQuery,
-} from './search-queries.ts';
-import { bound, DeadlinePassed, isTimeout, memberChats, type StageContext } from './search-stage.ts';
+import { correctedTier, tiers, type Completions, type Corrections } from './search-queries.ts';
+import { findTiered } from './search-scan.ts';
+import { DeadlinePassed, isTimeout, type StageContext } from './search-stage.ts';
 import type { Correction, FoundRow, SearchHit, SearchInput, SearchOutcome } from './search-types.ts';
-import { allWritten, complete, hasStopWord } from './search-vocabulary.ts';
+import { lookUp } from './search-vocabulary.ts';
 
 export type { Correction, MatchTier, SearchHit, SearchInput, SearchOutcome } from './search-types.ts';
 export { SCAN_MAX_MESSAGES } from './search-messages.ts';
@@ -51,22 +45,49 @@ export class SearchRepository {
     const ctx: StageContext = { userId: input.userId, limit, deadline: input.deadline, scan: false };
     const operands = phraseOperands(input.phrase);
 
-    const completions: Completions = new Map();
+    let completions: Completions = new Map();
     const found: FoundRow[] = [];
+    const corrections: Corrections = new Map();
+    /** Whether the first stage already searched the corrections (one word, a small reach). */
+    let correctedAlready = false;
     try {
       await this.stage(ctx, async (trx) => {
-        ctx.scan = (await this.reachable(trx, ctx)) <= this.scanMaxMessages;
-        const written = await allWritten(trx, ctx, terms);
-        for (const term of terms) {
-          if (term.prefix) completions.set(term, await complete(trx, ctx, term.word));
+        const vocabulary = await lookUp(trx, ctx, terms);
+        ctx.scan = vocabulary.reachable <= this.scanMaxMessages;
+        completions = vocabulary.completions;
+        const phraseTiers = tiers(terms, operands, completions, vocabulary.written);
+        // A phrase with stop words, found as written, is what was meant: "one of the" is not a
+        // bag of "one", and the words apart would only dilute it.
+        const phraseOnly = phraseTiers[0]?.match === 'phrase' && vocabulary.stopWord;
+        if (ctx.scan) {
+          // One word the caller's chats do not hold as written (nor complete, as a prefix) is
+          // likely a typo: its corrections join the one statement as a last tier, kept only when
+          // no other tier matched, which spares a second read of the caller's messages.
+          const [only] = terms;
+          correctedAlready =
+            !vocabulary.written &&
+            terms.length === 1 &&
+            only?.fuzzy !== undefined &&
+            (completions.get(only)?.top.length ?? 0) === 0;
+          const guesses = correctedAlready && only?.fuzzy ? await correctionsOf(trx, ctx, only.fuzzy) : [];
+          if (only && guesses.length > 0) {
+            phraseTiers.push(correctedTier(terms, completions, new Map([[only, guesses]])));
+          }
+          const rows = await findTiered(trx, ctx, phraseTiers, terms, guesses);
+          const asWritten = rows.filter((r) => r.match !== 'corrected');
+          if (phraseOnly && rows[0]?.match === 'phrase') {
+            found.push(...rows.filter((r) => r.match === 'phrase'));
+          } else if (asWritten.length > 0 || !only || guesses.length === 0) {
+            found.push(...asWritten);
+          } else {
+            found.push(...rows);
+            corrections.set(only, guesses);
+          }
+          return;
         }
-        const phraseTiers = tiers(terms, operands, completions, written);
-        const phraseOnly = phraseTiers[0]?.match === 'phrase' && (await hasStopWord(trx, ctx, terms));
         for (const tier of phraseTiers) {
           if (found.length >= limit) break;
           found.push(...(await findMessages(trx, ctx, tier, terms, new Map(), found)));
-          // A phrase with stop words, found as written, is what was meant: "one of the" is not a
-          // bag of "one", and the words apart would only dilute it.
           if (tier.match === 'phrase' && phraseOnly && found.length > 0) break;
         }
       });
@@ -75,24 +96,15 @@ export class SearchRepository {
       throw err;
     }
     // Something matched as written: there is no typo to correct.
-    if (found.length > 0 || !terms.some((t) => t.fuzzy)) {
-      return { results: newestFirst(found), partial: false, corrections: [] };
+    if (found.length > 0 || correctedAlready || !terms.some((t) => t.fuzzy)) {
+      return { results: newestFirst(found), partial: false, corrections: listCorrections(corrections) };
     }
 
-    const corrections: Corrections = new Map();
     try {
       await this.stage(ctx, async (trx) => {
         await correct(trx, ctx, terms, completions, corrections);
         if (corrections.size === 0) return;
-        const query = sql.join(
-          terms.map((term) => {
-            const words = corrections.get(term);
-            const asWritten = prefixQuery(term, completions, true);
-            return words ? sql`(${asWritten} || ${wordsQuery(words)})` : asWritten;
-          }),
-          sql` && `,
-        );
-        const tier: TierQuery = { match: 'corrected', query, indexed: true };
+        const tier = correctedTier(terms, completions, corrections);
         found.push(...(await findMessages(trx, ctx, tier, terms, corrections, found)));
       });
     } catch (err) {
@@ -107,17 +119,6 @@ export class SearchRepository {
     if (ctx.deadline - Date.now() <= 0) return Promise.reject(new DeadlinePassed());
     ctx.timeout = undefined;
     return this.db.transaction().execute(body);
-  }
-
-  /** How many messages the caller's chats hold, at most (deleted messages keep their seq). */
-  private async reachable(trx: Transaction<DB>, ctx: StageContext): Promise<number> {
-    await bound(trx, ctx);
-    const row = await trx
-      .selectFrom('chats')
-      .select(sql<number>`coalesce(sum(chats.last_message_seq), 0)`.as('n'))
-      .where('chats.id', 'in', memberChats(trx, ctx.userId))
-      .executeTakeFirst();
-    return Number(row?.n ?? 0);
   }
 }
 
