@@ -62,12 +62,16 @@ export class SearchRepository {
         if (ctx.scan) {
           // One word the caller's chats do not hold as written (nor complete, as a prefix) is
           // likely a typo: its corrections join the one statement as a last tier, kept only when
-          // no other tier matched, which spares a second read of the caller's messages.
+          // no other tier matched, which spares a second read of the caller's messages. Only when
+          // its candidates come from the caller's own vocabulary (one short statement): a long
+          // word's trigram look-up in the global one costs three round trips, and is more often
+          // another form of a word ("deploying") that the stem tier finds.
           const [only] = terms;
           correctedAlready =
             !vocabulary.written &&
             terms.length === 1 &&
             only?.fuzzy !== undefined &&
+            only.fuzzy.trigramFloor === undefined &&
             (completions.get(only)?.top.length ?? 0) === 0;
           const guesses = correctedAlready && only?.fuzzy ? await correctionsOf(trx, ctx, only.fuzzy) : [];
           if (only && guesses.length > 0) {
