@@ -20,6 +20,14 @@
 -- caller), most frequent first and bounded, so a prefix costs one GiST scan of a few lexemes, not
 -- one query that ORs every completion of the vocabulary (issue 14: "оста", 87 completions, 171 ms).
 
+-- On a database that already holds messages, this file makes every message's vector again and
+-- counts every token of every message: minutes at 1,000,000 messages, in the runner's one
+-- transaction. A statement timeout of the connection's role or database (a production server may
+-- set one) cancelled it at 200,000 messages; it is lifted here, for this transaction only (SET
+-- LOCAL), because a migration that stops halfway is rolled back and would be cancelled again at
+-- the next start. (The runner's own connection has no timeout: shared/src/db/migrate.ts.)
+set local statement_timeout = 0;
+
 -- The words inside glued tokens: every run of non-space characters that holds one of @ . / \ : _
 -- is kept (the others are blanked) and those characters become spaces, so the simple parser then
 -- reads "tjimenez site gmu edu". Immutable, so a generated column can use it. ([^[:space:]] is a

@@ -18,7 +18,7 @@ import {
 } from 'kysely';
 import type { DB } from '@messenger/shared';
 import { uniqueTag } from '../../shared/test/support/real-services.ts';
-import { SearchRepository } from '../src/search/search.repository.ts';
+import { SearchRepository, type SearchOutcome } from '../src/search/search.repository.ts';
 import { describeSearch } from './support/search-context.ts';
 
 /** Remembers every query it sees, compiled, so a test can EXPLAIN exactly what the repository ran. */
@@ -52,6 +52,7 @@ describeSearch((ctx) => {
     const recorder = new QueryRecorder();
     /** The queries of each search below, by phrase. */
     const ran = new Map<string, CompiledQuery[]>();
+    const outcomes = new Map<string, SearchOutcome>();
 
     before(async function () {
       this.timeout(120_000);
@@ -105,6 +106,7 @@ describeSearch((ctx) => {
           });
           expect(outcome.results.length, phrase).to.be.above(0);
           ran.set(`${mode}:${phrase}`, recorder.queries.slice(before));
+          outcomes.set(`${mode}:${phrase}`, outcome);
         }
       }
     });
@@ -132,8 +134,28 @@ describeSearch((ctx) => {
       });
     }
 
+    it('reads a small reach once for all tiers, and with the corrections of a one-word typo', () => {
+      for (const phrase of ['zeppelin', 'zepp', 'zeppelni']) {
+        const reads = (ran.get(`scan:${phrase}`) ?? []).filter((q) => q.sql.includes('from messages m'));
+        expect(reads, phrase).to.have.length(1);
+      }
+    });
+
+    it('answers the same, tier for tier, whether it reads the chats or goes through the GiST index', () => {
+      for (const phrase of ['zeppelin', 'zepp', 'zeppelni', 'internatoinalizaton']) {
+        const [scan, index] = ['scan', 'index'].map((mode) => {
+          const outcome = outcomes.get(`${mode}:${phrase}`);
+          return {
+            hits: outcome?.results.map((r) => [r.message_id, r.match, r.highlights]),
+            corrections: outcome?.corrections,
+          };
+        });
+        expect(scan, phrase).to.deep.equal(index);
+      }
+    });
+
     it("completes a prefix through the primary key of the caller's chats' vocabulary", async () => {
-      const plan = await explain(ctx.database.db, query('zepp', 'from "search_chat_words"'));
+      const plan = await explain(ctx.database.db, query('zepp', 'from search_chat_words s'));
       expect(plan).to.include('search_chat_words_pkey');
       expect(plan).to.not.include('Seq Scan on search_chat_words');
     });
@@ -146,14 +168,20 @@ describeSearch((ctx) => {
       expect(plan).to.include('search_words_word_trgm_idx');
     });
 
-    it('looks typos of short words up by their first letters in the vocabulary, not a scan of it', async () => {
+    it("looks typos of short words up in the caller's chats' vocabulary through its key, in a small reach", async () => {
       const plan = await explain(ctx.database.db, query('zeppelni', 'levenshtein_less_equal'));
+      expect(plan).to.include('search_chat_words_pkey');
+      expect(plan).to.not.include('Seq Scan on search_chat_words');
+    });
+
+    it('looks typos of short words up by their first letters in the vocabulary, not a scan of it, in a large reach', async () => {
+      const plan = await explain(ctx.database.db, query('zeppelni', 'levenshtein_less_equal', 'index'));
       expect(plan).to.include('search_words_pkey');
       expect(plan).to.not.include('Seq Scan on search_words');
     });
 
-    it("counts the candidates in the caller's chats through the per-chat vocabulary's key", async () => {
-      const plan = await explain(ctx.database.db, query('zeppelni', 'from "search_chat_words"'));
+    it("counts the global vocabulary's candidates in the caller's chats through the per-chat vocabulary's key", async () => {
+      const plan = await explain(ctx.database.db, query('zeppelni', 'from "search_chat_words"', 'index'));
       expect(plan).to.include('search_chat_words_pkey');
     });
   });
