@@ -37,6 +37,16 @@ export interface BenchOptions {
   /** the scenarios to run; the baselines run with any of the HTTP ones (all but `events`) */
   readonly scenarios: readonly RunnableScenario[];
   readonly events: EventsOptions;
+  /**
+   * The API bundles each HTTP scenario runs against, in turn, each under its label: two builds
+   * compared in one run (`--api before=api/dist/main-before.js,after=api/dist/main.js`), so the
+   * machine's load moves both alike. Default: the one bundle scripts/build.mjs makes, no label.
+   */
+  readonly apis: ReadonlyArray<{
+    readonly label: string | undefined;
+    readonly entry: string;
+    readonly nodeArgs: readonly string[];
+  }>;
 }
 
 export const RUNNABLE_SCENARIOS = [...SCENARIO_NAMES, 'events'] as const;
@@ -63,7 +73,10 @@ export const USAGE = `usage: tsx bench/run.ts [options]
   --scenarios <a,b>       run only these (default all: ${RUNNABLE_SCENARIOS.join(',')})  BENCH_SCENARIOS
   --streams <n>           events: streams held open (default 5000)              BENCH_STREAMS
   --post-rate <n>         events: messages per second posted (default 100)      BENCH_POST_RATE
-                          events post rate × duration messages (smoke: 20)`;
+                          events post rate × duration messages (smoke: 20)
+  --api <label=file,...>  API bundles to compare, each HTTP scenario run against  BENCH_API
+                          each in turn (default api/dist/main.js, as built); Node flags
+                          of one bundle's own may follow its file after spaces`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
   const { values } = parseArgs({
@@ -81,6 +94,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       scenarios: { type: 'string' },
       streams: { type: 'string' },
       'post-rate': { type: 'string' },
+      api: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -138,8 +152,17 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     max: 10_000,
   });
 
+  const apiList = values.api ?? fromEnv('BENCH_API');
+  const apis = apiList
+    ? apiList.split(',').map(parseApi)
+    : [{ label: undefined, entry: 'api/dist/main.js', nodeArgs: [] }];
+  if (new Set(apis.map((a) => a.label)).size !== apis.length) {
+    throw new OptionsError(`--api ${apiList}: each bundle needs a label of its own`);
+  }
+
   return {
     smoke,
+    apis,
     scenarios: scenarios as RunnableScenario[],
     events: {
       streams,
@@ -162,6 +185,20 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     resultsDir: values['results-dir'] ?? (env.BENCH_RESULTS_DIR || 'bench/results'),
     seed: smoke ? SMOKE_SEED : FULL_SEED,
   };
+}
+
+/**
+ * `label=path/to/main.js`, or a bare path (its label is then the path), optionally followed by Node
+ * flags of its own after spaces (`before=api/dist/main-before.js --max-semi-space-size=0`): they come
+ * after scripts/node-flags.json's, so they win.
+ */
+function parseApi(item: string): { label: string; entry: string; nodeArgs: string[] } {
+  const [spec = '', ...nodeArgs] = item.trim().split(/\s+/);
+  const [label, entry] = spec.includes('=') ? spec.split('=', 2) : [spec, spec];
+  if (!label || !entry?.endsWith('.js') || nodeArgs.some((a) => !a.startsWith('--'))) {
+    throw new OptionsError(`--api ${item}: expected label=path/to/bundle.js [--node-flag ...]`);
+  }
+  return { label, entry, nodeArgs };
 }
 
 function number(

@@ -6,6 +6,8 @@ import path from 'node:path';
 export interface LoadResult {
   /** successful operations: 2xx responses, or committed transactions */
   readonly ok: number;
+  /** successes including the warm-up's, when it was HTTP (for the server's CPU per request) */
+  readonly okWithWarmup?: number;
   /** non-2xx responses plus socket errors and timeouts, or failed transactions */
   readonly errors: number;
   /** the measured window */
@@ -45,6 +47,8 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 export interface Row extends LoadResult {
   readonly name: ScenarioName | BaselineName;
   readonly kind: 'scenario' | 'baseline';
+  /** which API bundle served it, when a run compares several (`--api`) */
+  readonly variant?: string;
   /** for a scenario: the baseline its ratio is taken against */
   readonly baseline?: BaselineName;
   /** successful operations per second */
@@ -57,6 +61,11 @@ export interface Row extends LoadResult {
   readonly serverLogLines?: number;
   /** the server's event-loop delay over the run (monitorEventLoopDelay, bench/probes/); none for pg */
   readonly eventLoop?: EventLoopDelay | null;
+  /**
+   * The server's CPU time (user + system) per successful request, ms: what a request costs it, a
+   * figure other work on a shared machine moves far less than req/s.
+   */
+  readonly cpuMsPerOk?: number;
 }
 
 /** Event-loop delay percentiles, ms. */
@@ -195,6 +204,7 @@ export function renderTable(rows: readonly Row[], title: string): string {
     'errors',
     'loop delay p99 / max ms',
     'server peak RSS',
+    'server CPU ms/req',
     'ratio',
   ];
   const ordered = [
@@ -202,13 +212,14 @@ export function renderTable(rows: readonly Row[], title: string): string {
     ...rows.filter((r) => r.kind === 'baseline'),
   ];
   const cells = ordered.map((r) => [
-    r.kind === 'baseline' ? `baseline: ${r.name}` : r.name,
+    r.kind === 'baseline' ? `baseline: ${r.name}` : r.variant ? `${r.name} (${r.variant})` : r.name,
     int.format(r.rps),
     ms(r.p50Ms),
     ms(r.p99Ms),
     int.format(r.errors),
     r.eventLoop ? `${ms(r.eventLoop.p99Ms)} / ${ms(r.eventLoop.maxMs)}` : '—',
     r.peakRss ? `${r.peakRss.mib.toFixed(0)} MiB` : '—',
+    r.cpuMsPerOk !== undefined ? r.cpuMsPerOk.toFixed(3) : '—',
     r.kind === 'baseline'
       ? '1 (baseline)'
       : r.ratio !== undefined

@@ -15,9 +15,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import nodeFlags from '../scripts/node-flags.json' with { type: 'json' };
 import { runPgInsertBaseline, type PgInsertMode } from './baselines/pg-insert.ts';
 import { databaseUrl, OptionsError, parseOptions, type BenchOptions } from './options.ts';
-import { freePort, PeakRss, sleep, startServer, type Server } from './processes.ts';
+import { cpuMs, freePort, PeakRss, sleep, startServer, type Server } from './processes.ts';
 import { runEvents } from './events/events-scenario.ts';
 import {
   renderEventsTable,
@@ -75,12 +76,20 @@ async function measure(
   const rss = server ? new PeakRss(server.pid) : undefined;
   const loop = await server?.loopDelay();
   const linesBefore = server?.lines() ?? 0;
+  const cpuBefore = server ? cpuMs(server.pid) : null;
   const result = await run();
+  const cpuAfter = server ? cpuMs(server.pid) : null;
   const peak = rss?.stop() ?? null;
+  // Over warm-up and window alike: the CPU of both, over the successes of both.
+  const cpuMsPerOk =
+    cpuBefore !== null && cpuAfter !== null && (result.okWithWarmup ?? 0) > 0
+      ? (cpuAfter - cpuBefore) / result.okWithWarmup!
+      : undefined;
   const eventLoop = loop ? await loop() : undefined;
   const rps = result.seconds > 0 ? result.ok / result.seconds : 0;
   log(
     `  ${rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ${result.errors} errors` +
+      (cpuMsPerOk !== undefined ? `, server CPU ${cpuMsPerOk.toFixed(3)} ms/req` : '') +
       (eventLoop
         ? `, event-loop delay p99 ${eventLoop.p99Ms.toFixed(1)} ms, max ${eventLoop.maxMs.toFixed(1)} ms`
         : '') +
@@ -96,6 +105,7 @@ async function measure(
     peakRss: peak && server ? { ...peak, process: server.name } : null,
     ...(server ? { serverLogLines: server.lines() - linesBefore } : {}),
     ...(eventLoop !== undefined ? { eventLoop } : {}),
+    ...(cpuMsPerOk !== undefined ? { cpuMsPerOk } : {}),
   };
 }
 
@@ -153,13 +163,24 @@ async function bench(options: BenchOptions): Promise<number> {
   let distinctUncachedPages: number | undefined;
   const httpScenarios = SCENARIO_NAMES.filter((n) => options.scenarios.includes(n));
   // The API as `make start` runs it (the bundle), configured for measuring rather than defending.
-  const startApi = async (name: string): Promise<Server> => {
+  const startApi = async (
+    name: string,
+    entry = 'api/dist/main.js',
+    nodeArgs: readonly string[] = [],
+  ): Promise<Server> => {
     const port = await freePort();
     log(`starting ${name} on :${port} (database ${options.databaseName}, Redis prefix ${redisPrefix})`);
     const server = await startServer(
       name,
       // For a profile of the API alone: BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-      [...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean), 'api/dist/main.js'],
+      // With the flags make start and the image run it with (scripts/node-flags.json), or its memory
+      // and speed here are not what production gets.
+      [
+        ...nodeFlags.api,
+        ...nodeArgs,
+        ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        entry,
+      ],
       {
         ...process.env,
         NODE_ENV: 'production',
@@ -233,13 +254,18 @@ async function bench(options: BenchOptions): Promise<number> {
     rows.push(await pgBaseline('pg-single-insert', 'single-insert', SEND_CHATS));
     await settle();
 
-    for (const name of httpScenarios) {
+    for (const [n, name] of httpScenarios.entries()) {
       const load = loads[name];
-      const api = await startApi(`api-${name}`);
-      servers.push(api);
-      rows.push(await measure(name, 'scenario', load.baseline, api, () => runHttp(api.url, load, shape)));
-      await api.stop();
-      await settle();
+      // Compared bundles take turns going first, so neither always runs on the warmer machine.
+      const apis = n % 2 === 0 ? options.apis : [...options.apis].reverse();
+      for (const { label, entry, nodeArgs } of apis) {
+        const api = await startApi(`api-${name}${label ? `-${label}` : ''}`, entry, nodeArgs);
+        servers.push(api);
+        const row = await measure(name, 'scenario', load.baseline, api, () => runHttp(api.url, load, shape));
+        rows.push(label ? { ...row, variant: label } : row);
+        await api.stop();
+        await settle();
+      }
     }
     distinctUncachedPages = fixture.historyChats.length * fixture.historyPages.length;
   }

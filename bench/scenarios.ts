@@ -115,6 +115,7 @@ export interface LoadShape {
  */
 export function runHttp(url: string, load: HttpLoad, shape: LoadShape): Promise<LoadResult> {
   let next = 0;
+  let okWithWarmup = 0;
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
   let non2xx = 0;
@@ -138,6 +139,7 @@ export function runHttp(url: string, load: HttpLoad, shape: LoadShape): Promise<
         latencies.sort((a, b) => a - b);
         resolve({
           ok: latencies.length,
+          okWithWarmup,
           // Throughput and latency count successes only; errors are non-2xx answers and socket errors.
           errors: non2xx + socketErrors,
           seconds: (performance.now() - windowStart) / 1000,
@@ -149,6 +151,7 @@ export function runHttp(url: string, load: HttpLoad, shape: LoadShape): Promise<
       },
     );
     instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) okWithWarmup += 1;
       if (performance.now() < windowStart) return;
       statusCodes[status] = (statusCodes[status] ?? 0) + 1;
       if (status >= 200 && status < 300) latencies.push(ms);

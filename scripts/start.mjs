@@ -5,6 +5,7 @@
 // exits when they have, with 0 unless one of them failed to stop cleanly. A child that exits with
 // code 2 has bad configuration, which a restart cannot fix: then everything stops with code 2.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
@@ -20,6 +21,8 @@ function log(level, msg, fields = {}) {
 
 const amqp = /^amqps?:\/\//.test(process.env.AMQP_URL ?? '');
 const services = [['api', 'api/dist/main.js'], ...(amqp ? [['consumer', 'consumer/dist/main.js']] : [])];
+// Each service's Node flags, the same for the container images and the bench (README, "Memory").
+const NODE_FLAGS = JSON.parse(readFileSync(new URL('./node-flags.json', import.meta.url), 'utf8'));
 
 // Set here, before the child's first use of the pool: password hashes run on it (see README, UV_THREADPOOL_SIZE).
 const childEnv = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE || '4' };
@@ -43,7 +46,7 @@ class Supervised {
   start() {
     this.restartTimer = undefined;
     const startedAt = Date.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', this.entry], {
+    const child = spawn(process.execPath, [...NODE_FLAGS[this.name], this.entry], {
       stdio: 'inherit',
       env: childEnv,
     });

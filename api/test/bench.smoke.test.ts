@@ -132,6 +132,8 @@ describe(`the benchmark, smoke mode${missing.length > 0 ? ` (skipped: set ${miss
       expect(rows.get(name)?.[header?.indexOf('loop delay p99 / max ms') ?? -1]).to.match(
         /^[\d.]+ \/ [\d.]+$/,
       );
+      // And what a request cost the server in CPU, the figure to compare builds by on a busy host.
+      expect(rows.get(name)?.[header?.indexOf('server CPU ms/req') ?? -1]).to.match(/^\d+\.\d{3}$/);
     }
     expect(rows.get('post-1-chat')?.[ratioColumn]).to.match(/× pg-locked-1-chat$/);
     expect(rows.get('post-50-chats')?.[ratioColumn]).to.match(/× pg-post-50-chats$/);

@@ -4,10 +4,12 @@
  * configuration stops everything with exit code 2 instead of being restarted forever.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import nodeFlags from '../../scripts/node-flags.json' with { type: 'json' };
 import { isAlive, processTree, signalAll } from '../../test/support/processes.ts';
 import { buildBundles } from './support/api-process.ts';
 import { testEnv, uniqueTopology } from './support/backends.ts';
@@ -115,6 +117,9 @@ describe('make start supervises its children', function () {
       const firstConsumer = pids(supervisor, 'consumer')[0];
 
       expect(processTree(supervisor.process.pid!)).to.include(firstApi);
+      // With the flags the image and the bench use too (node-flags.test.ts).
+      const argv = readFileSync(`/proc/${firstApi}/cmdline`, 'utf8').split('\0').slice(1, -1);
+      expect(argv).to.deep.equal([...nodeFlags.api, 'api/dist/main.js']);
       process.kill(firstApi!, 'SIGKILL');
       const killed = Date.now();
       await until(supervisor, 'a second API', () => pids(supervisor, 'api').length === 2);

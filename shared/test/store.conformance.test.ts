@@ -199,6 +199,25 @@ function describeStore(open: () => Promise<StoreTarget>): void {
     });
   });
 
+  it('set takes bytes and keeps them exactly: getFollowing answers the same bytes, get their text', async () => {
+    const [version, page] = [key('bytes-version'), `${key('bytes-page')}:`];
+    await store.set(version, '7');
+    const bytes = Buffer.concat([Buffer.from('"etag"\n{"text":"héllo ✓"}'), Buffer.from([0xff, 0x00, 0x80])]);
+    await store.set(`${page}7:asc`, bytes, 60);
+    // The writer reusing its buffer changes nothing stored.
+    bytes.fill(0);
+    const read = await store.getFollowing([version], { prefix: page, suffix: ':asc' });
+    expect(
+      read.followed?.equals(
+        Buffer.concat([Buffer.from('"etag"\n{"text":"héllo ✓"}'), Buffer.from([0xff, 0x00, 0x80])]),
+      ),
+    ).to.equal(true);
+    const text = key('bytes-text');
+    await store.set(text, Buffer.from('plain ✓'));
+    expect(await store.get(text)).to.equal('plain ✓');
+    expect(await store.ttl(`${page}7:asc`)).to.be.within(1, 60);
+  });
+
   it('getFollowing stays inside its key prefix', async () => {
     const other = await openStore(`${prefix}follow-other-${uniqueTag()}:`);
     const k = key('follow-prefixed');

@@ -2,7 +2,8 @@ import { Breaker } from '../breaker.ts';
 import type { Store } from './store.ts';
 
 interface Entry {
-  value: string;
+  /** A Buffer when it was written as bytes (Store.set), kept as they are. */
+  value: string | Buffer;
   /** epoch ms, or Infinity */
   expiresAt: number;
 }
@@ -28,29 +29,34 @@ export class MemoryStore implements Store {
   }
 
   async get(key: string): Promise<string | null> {
-    return this.live(key)?.value ?? null;
+    return this.live(key)?.value.toString() ?? null;
   }
 
   async getAndTouch(key: string, ttlSeconds: number): Promise<string | null> {
     const entry = this.live(key);
     if (!entry) return null;
     entry.expiresAt = Date.now() + ttlSeconds * 1000;
-    return entry.value;
+    return entry.value.toString();
   }
 
   async getFollowing(
     keys: readonly string[],
     follow: { readonly prefix: string; readonly suffix: string },
   ): Promise<{ values: Array<string | null>; followed: Buffer | null }> {
-    const values = keys.map((key) => this.live(key)?.value ?? null);
+    const values = keys.map((key) => this.live(key)?.value.toString() ?? null);
     const last = values[values.length - 1];
     const followed = last == null ? null : this.live(`${follow.prefix}${last}${follow.suffix}`)?.value;
+    // A copy, as Redis's reply would be: the caller may not change what is stored.
     return { values, followed: followed == null ? null : Buffer.from(followed) };
   }
 
-  async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
+  async set(key: string, value: string | Buffer, ttlSeconds?: number): Promise<void> {
     const expiresAt = ttlSeconds === undefined ? Infinity : Date.now() + ttlSeconds * 1000;
-    this.entries.set(this.keyPrefix + key, { value, expiresAt });
+    // A copy of bytes, as Redis would keep: the caller may reuse its buffer.
+    this.entries.set(this.keyPrefix + key, {
+      value: typeof value === 'string' ? value : Buffer.from(value),
+      expiresAt,
+    });
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {

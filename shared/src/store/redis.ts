@@ -108,7 +108,7 @@ export class RedisStore implements Store {
     return this.run(() => this.client.getex(key, 'EX', ttlSeconds));
   }
 
-  async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
+  async set(key: string, value: string | Buffer, ttlSeconds?: number): Promise<void> {
     await this.run(() =>
       ttlSeconds === undefined ? this.client.set(key, value) : this.client.set(key, value, 'EX', ttlSeconds),
     );

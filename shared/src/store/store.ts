@@ -25,8 +25,12 @@ export interface Store {
     keys: readonly string[],
     follow: { readonly prefix: string; readonly suffix: string },
   ): Promise<{ values: Array<string | null>; followed: Buffer | null }>;
-  /** Writes a value; with `ttlSeconds` it disappears after that long. */
-  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /**
+   * Writes a value; with `ttlSeconds` it disappears after that long. Bytes (a Buffer) are stored as
+   * they are: a value that is sent on as bytes (a cached response body) is never decoded to a string
+   * and encoded again on its way in.
+   */
+  set(key: string, value: string | Buffer, ttlSeconds?: number): Promise<void>;
   /** Writes a value only where the key is missing; answers whether it wrote. */
   setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   /** Adds one to an integer value (a missing key counts as 0); answers the new value. */
