@@ -49,8 +49,8 @@ async function singleInsert(pool: pg.Pool, target: InsertTarget, text: string): 
 }
 
 async function post(pool: pg.Pool, target: InsertTarget, text: string): Promise<void> {
-  const post = { id: randomUUID(), chatId: target.chatId, userId: target.userId, text, attachments: [] };
-  const result = await pool.query<{ stored: boolean }>(POST_STATEMENT, postParameters([post]));
+  const one = { id: randomUUID(), chatId: target.chatId, userId: target.userId, text, attachments: [] };
+  const result = await pool.query<{ stored: boolean }>(POST_STATEMENT, postParameters([one]));
   if (!result.rows[0]?.stored) throw new Error(`chat ${target.chatId} is gone`);
 }
 
